@@ -1,0 +1,30 @@
+"""Exceptions raised by MemoryOS. Every public failure is one of these, with a message that says what to do."""
+
+from __future__ import annotations
+
+
+class MemoryOSError(Exception):
+    """Base class of every error MemoryOS raises on purpose."""
+
+
+class InvalidInputError(MemoryOSError, ValueError):
+    """An argument is malformed or too large; nothing was written."""
+
+
+class NotFoundError(MemoryOSError, KeyError):
+    """The id names nothing in this user's memory (or belongs to another user)."""
+
+    def __str__(self) -> str:  # KeyError quotes its message; keep it readable
+        return str(self.args[0]) if self.args else "not found"
+
+
+class LLMNotConfiguredError(MemoryOSError):
+    """An operation needs a language model and none is configured."""
+
+
+class LLMError(MemoryOSError):
+    """The language model failed after retries, or answered with something unusable."""
+
+
+class StoreError(MemoryOSError):
+    """The storage backend refused an operation (schema too new, unreachable server, ...)."""

@@ -1,0 +1,162 @@
+"""Typed records that cross the public API: pages, segments, facts, profiles, results."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Tier = Literal["short", "mid", "archived"]
+FactKind = Literal["user", "assistant"]
+
+
+@dataclass(frozen=True)
+class Page:
+    """One exchange: what the user said and what the assistant answered, at a conversation time."""
+
+    id: str
+    user_input: str
+    agent_response: str
+    timestamp: float
+    tier: Tier
+    segment_id: str | None
+    meta: dict[str, Any]
+    created_at: float
+    seq: int
+    analyzed: bool = False
+
+    @property
+    def text(self) -> str:
+        return render_page_text(self.user_input, self.agent_response)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def render_page_text(user_input: str, agent_response: str) -> str:
+    parts = []
+    if user_input:
+        parts.append(f"User: {user_input}")
+    if agent_response:
+        parts.append(f"Assistant: {agent_response}")
+    return "\n".join(parts)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A topic in mid-term memory, with the heat inputs that decide analysis and eviction."""
+
+    id: str
+    summary: str
+    keywords: list[str]
+    page_count: int
+    visits: int
+    fresh_pages: int
+    last_active: float
+    heat: float
+    archived: bool
+    summary_source: Literal["llm", "heuristic"]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A line of long-term knowledge about the user or the assistant."""
+
+    id: str
+    kind: FactKind
+    text: str
+    refers_to: float | None
+    created_at: float
+    updated_at: float
+    source: Literal["llm", "heuristic", "manual"]
+    slot: str | None = None
+    source_page_ids: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Structured user profile: named fields updated one at a time, never regenerated whole."""
+
+    fields: dict[str, Any]
+    updated_at: float | None
+
+    def render(self) -> str:
+        if not self.fields:
+            return ""
+        lines = []
+        for key, value in sorted(self.fields.items()):
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            lines.append(f"- {key.replace('_', ' ')}: {shown}")
+        return "\n".join(lines)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One change to a page, fact or profile field (mem0-style audit trail)."""
+
+    id: int
+    target_kind: str
+    target_id: str
+    event: str
+    old_value: str | None
+    new_value: str | None
+    at: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class ScoredPage:
+    page: Page
+    score: float
+    segment_id: str | None
+    segment_score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.page.to_dict(), "score": self.score, "segment_score": self.segment_score}
+
+
+@dataclass(frozen=True)
+class ScoredFact:
+    fact: Fact
+    score: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.fact.to_dict(), "score": self.score}
+
+
+@dataclass(frozen=True)
+class RetrievalResult:
+    """Everything memory can tell about a query, plus the budgeted context built from it."""
+
+    query: str
+    short_term: list[Page]
+    mid_term: list[ScoredPage]
+    profile: Profile
+    user_knowledge: list[ScoredFact]
+    assistant_knowledge: list[ScoredFact]
+    context: str
+    context_tokens: int
+    max_context_tokens: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "short_term": [p.to_dict() for p in self.short_term],
+            "mid_term": [p.to_dict() for p in self.mid_term],
+            "profile": self.profile.to_dict(),
+            "user_knowledge": [f.to_dict() for f in self.user_knowledge],
+            "assistant_knowledge": [f.to_dict() for f in self.assistant_knowledge],
+            "context": self.context,
+            "context_tokens": self.context_tokens,
+            "max_context_tokens": self.max_context_tokens,
+        }
