@@ -50,3 +50,21 @@ def json_schema_for(model: type[BaseModel]) -> dict[str, Any]:
     """A strict-mode-friendly JSON schema for response_format."""
     schema = model.model_json_schema()
     return {"name": model.__name__, "schema": schema}
+
+
+def _retry_messages(messages: list[Any], answer: str, error: Exception) -> list[Any]:
+    from .providers.base import ChatMessage
+
+    return [*messages, ChatMessage("assistant", answer[:4000]),
+            ChatMessage("user", f"That answer could not be used: {error}. Reply again with valid JSON only.")]
+
+
+def call_structured(llm: Any, messages: list[Any], model: type[T], *, purpose: str) -> T:
+    """One call, parsed and validated; on a bad answer one retry that quotes the validation error."""
+    schema = json_schema_for(model)
+    answer = llm.complete(messages, purpose=purpose, json_schema=schema).text
+    try:
+        return parse_model(answer, model)
+    except StructuredOutputError as first:
+        retry = llm.complete(_retry_messages(messages, answer, first), purpose=purpose, json_schema=schema).text
+        return parse_model(retry, model)

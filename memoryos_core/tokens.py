@@ -35,6 +35,20 @@ def _tiktoken_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / "data-gym-cache"
 
 
+def _build_without_cache(encoding_name: str) -> tiktoken.Encoding:
+    """TIKTOKEN_CACHE_DIR="" turns tiktoken's cache off: build from the shipped file directly."""
+    import tiktoken_ext.openai_public as public
+
+    local = str(_DATA / f"{encoding_name}.tiktoken")
+    original = public.load_tiktoken_bpe
+    public.load_tiktoken_bpe = lambda _url, expected_hash=None: original(local, expected_hash=expected_hash)
+    try:
+        params = public.ENCODING_CONSTRUCTORS[encoding_name]()
+    finally:
+        public.load_tiktoken_bpe = original
+    return tiktoken.Encoding(**params)
+
+
 def _seed_cache(encoding_name: str) -> None:
     url = _BLOB_URLS.get(encoding_name)
     if url is None:
@@ -63,6 +77,8 @@ def get_encoding(model: str | None = None) -> tiktoken.Encoding:
     """The tiktoken encoding of ``model`` (unknown models count with o200k_base)."""
     name = encoding_name_for(model)
     with _lock:
+        if os.environ.get("TIKTOKEN_CACHE_DIR") == "" and name in _BLOB_URLS:
+            return _build_without_cache(name)
         _seed_cache(name)
         return tiktoken.get_encoding(name)
 

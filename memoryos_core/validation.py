@@ -40,9 +40,9 @@ def check_meta(value: object, max_bytes: int) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InvalidInputError(f"meta_data must be a dict, got {type(value).__name__}")
     try:
-        encoded = json.dumps(value, ensure_ascii=False, default=str)
+        encoded = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"meta_data is not JSON-serialisable: {exc}") from exc
+        raise InvalidInputError(f"meta_data must hold JSON values only (convert dates and objects to strings): {exc}") from exc
     if len(encoded.encode()) > max_bytes:
         raise InvalidInputError(f"meta_data is larger than {max_bytes} bytes")
     return json.loads(encoded)

@@ -15,7 +15,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -690,10 +690,18 @@ class SQLiteStore:
         with self._write() as conn:
             return self._enqueue(conn, scope_id, kind)
 
-    def claim_job(self, scope_id: int, owner: str, lease_seconds: float) -> Job | None:
-        """Take the next due job of the scope; an expired lease (crashed worker) is taken over."""
+    def claim_job(self, scope_id: int, owner: str, lease_seconds: float,
+                  owner_is_dead: Callable[[str], bool] | None = None) -> Job | None:
+        """Take the next due job of the scope. A running job is taken over when its lease expired
+        or ``owner_is_dead`` says its worker is gone (a crashed process on this machine)."""
         now = time.time()
         with self._write() as conn:
+            if owner_is_dead is not None:
+                for job_id, job_owner in conn.execute(
+                    "SELECT id, owner FROM jobs WHERE scope_id = ? AND status = 'running' AND lease_until >= ?",
+                    (scope_id, now)).fetchall():
+                    if job_owner and owner_is_dead(job_owner):
+                        conn.execute("UPDATE jobs SET lease_until = 0 WHERE id = ?", (job_id,))
             row = conn.execute(
                 "SELECT id, kind, attempts FROM jobs WHERE scope_id = ? AND ((status = 'pending' AND not_before <= ?)"
                 " OR (status = 'running' AND lease_until < ?)) ORDER BY kind = 'persona', id LIMIT 1",

@@ -1,0 +1,75 @@
+"""MemoryOS core: tiered, profile-aware long-term memory for AI agents.
+
+Public API::
+
+    from memoryos_core import Memoryos
+    memory = Memoryos(user_id="alice", data_storage_path="./memory")
+    memory.add_memory("I moved to Lisbon last spring.", "Nice!")
+    memory.retrieve("Where does the user live?").context
+"""
+
+from .config import MemoryConfig
+from .errors import (
+    InvalidInputError,
+    LLMError,
+    LLMNotConfiguredError,
+    MemoryOSError,
+    NotFoundError,
+    StoreError,
+)
+from .memory import Memoryos, default_embedder
+from .providers import (
+    ChatMessage,
+    ChatModel,
+    Completion,
+    Embedder,
+    HashingEmbedder,
+    LocalMiniLMEmbedder,
+    OpenAIChatModel,
+    OpenAIEmbedder,
+)
+from .storage import SQLiteStore
+from .types import (
+    Fact,
+    HistoryEntry,
+    Page,
+    Profile,
+    RetrievalResult,
+    ScoredFact,
+    ScoredPage,
+    Segment,
+)
+from .usage import CallEvent, UsageTracker
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CallEvent",
+    "ChatMessage",
+    "ChatModel",
+    "Completion",
+    "Embedder",
+    "Fact",
+    "HashingEmbedder",
+    "HistoryEntry",
+    "InvalidInputError",
+    "LLMError",
+    "LLMNotConfiguredError",
+    "LocalMiniLMEmbedder",
+    "MemoryConfig",
+    "MemoryOSError",
+    "Memoryos",
+    "NotFoundError",
+    "OpenAIChatModel",
+    "OpenAIEmbedder",
+    "Page",
+    "Profile",
+    "RetrievalResult",
+    "SQLiteStore",
+    "ScoredFact",
+    "ScoredPage",
+    "Segment",
+    "StoreError",
+    "UsageTracker",
+    "default_embedder",
+]

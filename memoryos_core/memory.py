@@ -1,0 +1,413 @@
+"""The public facade: one user's (and one assistant's) memory.
+
+``add_memory`` stores a page durably and returns; consolidation and persona updates run as
+durable jobs (in a background thread by default, inline with ``background=False``).
+``retrieve`` searches every tier and builds a token-budgeted context; ``get_response`` answers
+with an LLM and records the exchange.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from pathlib import Path
+from typing import Any, Callable, Literal
+
+from .config import MemoryConfig
+from .errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
+from .index import IndexCache
+from .prompts import response_messages
+from .providers.base import ChatModel, Embedder
+from .providers.local_embeddings import LocalMiniLMEmbedder
+from .providers.metered import MeteredChatModel, MeteredEmbedder
+from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
+from .retrieval import Retriever
+from .storage.base import FactWrite, HeatParams
+from .storage.sqlite import SQLiteStore
+from .tiers import Consolidator, PersonaUpdater
+from .tokens import TokenCounter
+from .types import Fact, HistoryEntry, Page, Profile, RetrievalResult, Tier, render_page_text
+from .usage import CallEvent, UsageTracker
+from .validation import check_id, check_meta, check_text, parse_timestamp
+from .worker import EMBED_BATCH, JobRunner
+
+EXPORT_FORMAT = "memoryos-export/1"
+_local_embedder: LocalMiniLMEmbedder | None = None
+_local_lock = threading.Lock()
+
+
+def default_embedder() -> LocalMiniLMEmbedder:
+    """One shared local embedder per process: the ONNX session is loaded once."""
+    global _local_embedder
+    with _local_lock:
+        if _local_embedder is None:
+            _local_embedder = LocalMiniLMEmbedder()
+        return _local_embedder
+
+
+class Memoryos:
+    """Tiered long-term memory for one user of one assistant.
+
+    With no API key (argument or ``OPENAI_API_KEY``) and no ``llm``, everything but
+    ``get_response`` works offline: local embeddings, heuristic segmentation and extraction.
+    """
+
+    def __init__(
+        self,
+        user_id: str,
+        openai_api_key: str | None = None,
+        openai_base_url: str | None = None,
+        data_storage_path: str | os.PathLike[str] = "./memoryos_data",
+        llm_model: str = "gpt-4o-mini",
+        assistant_id: str = "default_assistant",
+        short_term_capacity: int = 10,
+        mid_term_capacity: int = 2000,
+        mid_term_heat_threshold: float = 5.0,
+        retrieval_queue_capacity: int = 7,
+        long_term_knowledge_capacity: int = 100,
+        embedding_model_name: str | None = None,
+        *,
+        llm: ChatModel | None = None,
+        embedder: Embedder | None = None,
+        store: SQLiteStore | None = None,
+        config: MemoryConfig | None = None,
+        max_context_tokens: int = 2000,
+        background: bool = True,
+        on_call: Callable[[CallEvent], None] | None = None,
+        llm_timeout: float = 60.0,
+        llm_max_retries: int = 3,
+    ) -> None:
+        self.user_id = check_id(user_id, "user_id")
+        self.assistant_id = check_id(assistant_id, "assistant_id")
+        self.config = config or MemoryConfig(
+            short_term_capacity=short_term_capacity,
+            mid_term_capacity=mid_term_capacity,
+            mid_term_heat_threshold=mid_term_heat_threshold,
+            retrieval_queue_capacity=retrieval_queue_capacity,
+            long_term_knowledge_capacity=long_term_knowledge_capacity,
+            max_context_tokens=max_context_tokens,
+        )
+        self.usage = UsageTracker(on_call=on_call)
+        api_key = openai_api_key or os.environ.get("OPENAI_API_KEY")
+        base_url = openai_base_url or os.environ.get("OPENAI_BASE_URL")
+        if llm is None and api_key:
+            llm = OpenAIChatModel(llm_model, api_key=api_key, base_url=base_url, timeout=llm_timeout,
+                                  max_retries=llm_max_retries)
+        if embedder is None:
+            if embedding_model_name and api_key:
+                embedder = OpenAIEmbedder(embedding_model_name, api_key=api_key, base_url=base_url,
+                                          timeout=llm_timeout, max_retries=llm_max_retries)
+            else:
+                embedder = default_embedder()
+        self.llm = MeteredChatModel(llm, self.usage) if llm is not None else None
+        self.embedder = MeteredEmbedder(embedder, self.usage)
+        self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
+        self._owns_store = store is None
+        self.store = store if store is not None else SQLiteStore(Path(data_storage_path))
+        self.data_storage_path = str(data_storage_path)
+        self.background = background
+        cfg = self.config
+        self.heat = HeatParams(cfg.heat_alpha, cfg.heat_beta, cfg.heat_gamma, cfg.recency_tau_seconds,
+                               cfg.mid_term_heat_threshold)
+        self.indexes = IndexCache(self.store, self.embedder.dim)
+        self.retriever = Retriever(self.store, self.indexes, self.tokens, cfg, self.heat)
+        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
+        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
+        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._make_runner()
+        self._closed = False
+        if self.store.open_jobs(self._scope_id) or self.store.unembedded_pages(self._scope_id, 1):
+            self._kick()  # work left by an earlier process
+
+    def _make_runner(self) -> None:
+        self._runner = JobRunner(self.store, self._scope_id, self.config,
+                                 {"consolidate": self._consolidator.run, "persona": self._persona.run},
+                                 self._embed_backlog)
+
+    @property
+    def has_llm(self) -> bool:
+        return self.llm is not None
+
+    # -- writing ---------------------------------------------------------------------------
+
+    def add_memory(self, user_input: str, agent_response: str, timestamp: Any = None,
+                   meta_data: dict[str, Any] | None = None) -> Page:
+        """Store one exchange durably (one transaction) and return it; heavier work follows in the background."""
+        cfg = self.config
+        user_input = check_text(user_input, "user_input", cfg.max_text_chars)
+        agent_response = check_text(agent_response, "agent_response", cfg.max_text_chars)
+        if not user_input.strip() and not agent_response.strip():
+            raise InvalidInputError("user_input and agent_response are both empty: there is nothing to remember")
+        ts = parse_timestamp(timestamp)
+        meta = check_meta(meta_data, cfg.max_meta_bytes)
+        text = render_page_text(user_input, agent_response)
+        embedding = None if self.background else self.embedder.embed([text], purpose="pages")[0]
+        page, _ = self.store.add_page(
+            self._scope_id, user_input=user_input, agent_response=agent_response, timestamp=ts, meta=meta,
+            tokens=self.tokens.count(text), embedding=embedding, short_term_capacity=cfg.short_term_capacity,
+            batch_size=cfg.consolidation_batch_size)
+        self._kick()
+        return page
+
+    def _kick(self) -> None:
+        """Start due work: in the background thread, or right here in synchronous mode."""
+        if self.background:
+            self._runner.wake()
+        else:
+            self._runner.run_due()
+
+    def _embed_backlog(self, limit: int = EMBED_BATCH) -> int:
+        """Embed pages stored without a vector; returns how many were embedded."""
+        pending = self.store.unembedded_pages(self._scope_id, limit)
+        if not pending:
+            return 0
+        vectors = self.embedder.embed([text for _, text in pending], purpose="pages")
+        self.store.set_page_embeddings(self._scope_id, [(rid, vectors[i]) for i, (rid, _) in enumerate(pending)])
+        return len(pending)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Wait until every due job of this memory is done; False if ``timeout`` passed first."""
+        if not self.background:
+            self._runner.run_due()
+            return not any(j["status"] == "pending" for j in self.store.open_jobs(self._scope_id))
+        self._runner.wake()
+        return self._runner.wait_idle(timeout)
+
+    # -- reading ---------------------------------------------------------------------------
+
+    def retrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
+                 record_visits: bool = True) -> RetrievalResult:
+        """Search every tier for ``query`` and assemble a context within the token budget."""
+        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        while self._embed_backlog():  # read-your-writes: pages still waiting for a vector
+            pass
+        qvec = self.embedder.embed([query], purpose="query")[0]
+        return self._retrieve_with(query, qvec, top_k, max_context_tokens, record_visits)
+
+    def _retrieve_with(self, query: str, qvec: Any, top_k: int | None, max_context_tokens: int | None,
+                       record_visits: bool) -> RetrievalResult:
+        budget = max_context_tokens or self.config.max_context_tokens
+        if budget < 1:
+            raise InvalidInputError("max_context_tokens must be positive")
+        result = self.retriever.retrieve(self._scope_id, query, qvec, top_k=top_k or self.config.retrieval_queue_capacity,
+                                         max_context_tokens=budget, record_visits=record_visits)
+        if record_visits and self.store.open_jobs(self._scope_id):
+            self._kick()
+        return result
+
+    def search(self, query: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
+        """mem0-style results: pages of every tier and facts, ranked together by score. Heats nothing."""
+        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        if not isinstance(limit, int) or limit < 1:
+            raise InvalidInputError("limit must be a positive integer")
+        while self._embed_backlog():
+            pass
+        qvec = self.embedder.embed([query], purpose="query")[0]
+        pages, user_facts, assistant_facts = self.retriever.search(self._scope_id, query, qvec, limit)
+        items: list[dict[str, Any]] = [
+            {"id": sp.page.id, "memory": sp.page.text, "score": sp.score, "type": "page", "tier": sp.page.tier,
+             "segment_id": sp.segment_id, "timestamp": sp.page.timestamp, "metadata": sp.page.meta,
+             "created_at": sp.page.created_at}
+            for sp in pages
+        ]
+        for kind, facts in (("user_knowledge", user_facts), ("assistant_knowledge", assistant_facts)):
+            items += [{"id": sf.fact.id, "memory": sf.fact.text, "score": sf.score, "type": kind,
+                       "timestamp": sf.fact.refers_to, "metadata": {"source": sf.fact.source},
+                       "created_at": sf.fact.created_at} for sf in facts]
+        items.sort(key=lambda x: -x["score"])
+        return {"results": items[:limit]}
+
+    def get_response(self, query: str, relationship_with_user: str = "friend", style_hint: str = "",
+                     user_conversation_meta_data: dict[str, Any] | None = None) -> str:
+        """Answer ``query`` with memory as context, then remember the exchange."""
+        llm = self._require_llm()
+        result = self.retrieve(query)
+        messages = self._response_messages(query, result, relationship_with_user, style_hint, user_conversation_meta_data)
+        answer = llm.complete(messages, purpose="response").text.strip()
+        self.add_memory(query, answer, meta_data=user_conversation_meta_data)
+        return answer
+
+    def _require_llm(self) -> MeteredChatModel:
+        if self.llm is None:
+            raise LLMNotConfiguredError(
+                "get_response needs a language model: pass openai_api_key=... (and openai_base_url=... for any "
+                "OpenAI-compatible server), set OPENAI_API_KEY, or pass llm=<a ChatModel>, e.g. "
+                "memoryos_langchain.LangChainChatModel(your_model). Retrieval works without one."
+            )
+        return self.llm
+
+    def _response_messages(self, query: str, result: RetrievalResult, relationship: str, style_hint: str,
+                           meta: dict[str, Any] | None) -> list[Any]:
+        check_text(style_hint, "style_hint", 2000)
+        check_text(relationship, "relationship_with_user", 200)
+        return response_messages(query, result.context, assistant_id=self.assistant_id,
+                                 relationship_with_user=relationship or "friend", style_hint=style_hint,
+                                 conversation_meta=check_meta(meta, self.config.max_meta_bytes) if meta else None)
+
+    def get_user_profile(self) -> Profile:
+        return self.store.profile(self._scope_id)
+
+    def update_user_profile(self, **fields: Any) -> Profile:
+        """Set (or, with None, remove) profile fields by hand; recorded in history."""
+        return self.store.set_profile_fields(self._scope_id, fields)
+
+    def get_user_knowledge(self) -> list[Fact]:
+        return [f.fact for f in self.store.facts(self._scope_id, "user")]
+
+    def get_assistant_knowledge(self) -> list[Fact]:
+        return [f.fact for f in self.store.facts(self._scope_id, "assistant")]
+
+    # -- management ------------------------------------------------------------------------
+
+    def list_memories(self, tier: Tier | None = None, limit: int = 100, offset: int = 0) -> list[Page]:
+        if tier not in (None, "short", "mid", "archived"):
+            raise InvalidInputError("tier must be 'short', 'mid', 'archived' or None")
+        if limit < 0 or offset < 0:
+            raise InvalidInputError("limit and offset must be non-negative")
+        return self.store.list_pages(self._scope_id, tier=tier, limit=limit, offset=offset)
+
+    def get(self, memory_id: str) -> Page | Fact:
+        if not isinstance(memory_id, str):
+            raise InvalidInputError("memory_id must be a string")
+        if memory_id.startswith("ft_"):
+            return self.store.get_fact(self._scope_id, memory_id).fact
+        return self.store.get_page(self._scope_id, memory_id).page
+
+    def update(self, memory_id: str, text: str | None = None, *, user_input: str | None = None,
+               agent_response: str | None = None) -> Page | Fact:
+        """Edit a fact's text, or a page's sides; the old value goes to history."""
+        limit = self.config.max_text_chars
+        if memory_id.startswith("ft_"):
+            row = self.store.get_fact(self._scope_id, memory_id)
+            text = check_text(text, "text", limit, allow_empty=False)
+            vec = self.embedder.embed([text], purpose="facts")[0]
+            self.store.write_facts(self._scope_id, [FactWrite(op="update", kind=row.fact.kind, event="UPDATE", rid=row.rid,
+                                                              text=text, source="manual", embedding=vec)])
+            return self.store.get_fact(self._scope_id, memory_id).fact
+        current = self.store.get_page(self._scope_id, memory_id).page
+        new_in = check_text(user_input if user_input is not None else (text if text is not None else current.user_input),
+                            "user_input", limit)
+        new_out = check_text(agent_response if agent_response is not None else current.agent_response,
+                             "agent_response", limit)
+        if not new_in.strip() and not new_out.strip():
+            raise InvalidInputError("a page needs a non-empty user_input or agent_response")
+        page_text = render_page_text(new_in, new_out)
+        vec = self.embedder.embed([page_text], purpose="pages")[0]
+        return self.store.update_page(self._scope_id, memory_id, user_input=new_in, agent_response=new_out,
+                                      tokens=self.tokens.count(page_text), embedding=vec)
+
+    def delete(self, memory_id: str) -> None:
+        """Delete one page (with its vector and the facts drawn only from it) or one fact."""
+        if not isinstance(memory_id, str):
+            raise InvalidInputError("memory_id must be a string")
+        if memory_id.startswith("ft_"):
+            row = self.store.get_fact(self._scope_id, memory_id)
+            self.store.write_facts(self._scope_id, [FactWrite(op="delete", kind=row.fact.kind, event="DELETE", rid=row.rid)])
+        else:
+            self.store.delete_page(self._scope_id, memory_id)
+
+    def delete_all(self) -> None:
+        """Erase everything this user has (every assistant): rows, vectors, knowledge, profile, history, jobs."""
+        self._runner.stop()
+        self.store.delete_user(self.user_id)
+        self.indexes.forget(self._scope_id)
+        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._make_runner()
+
+    def history(self, memory_id: str | None = None) -> list[HistoryEntry]:
+        return self.store.history(self._scope_id, memory_id)
+
+    def stats(self) -> dict[str, Any]:
+        return {
+            "user_id": self.user_id,
+            "assistant_id": self.assistant_id,
+            "tiers": self.store.counts(self._scope_id),
+            "jobs": self.store.open_jobs(self._scope_id),
+            "usage": self.usage.snapshot(),
+            "llm": self.llm.model_name if self.llm else None,
+            "embedder": self.embedder.name,
+            "mode": "llm" if self.llm else "offline-heuristic",
+            "last_error": self._runner.last_error,
+        }
+
+    def export(self) -> dict[str, Any]:
+        """Everything of this user/assistant as JSON-ready data (vectors omitted: they are re-derived)."""
+        return {"format": EXPORT_FORMAT, "user_id": self.user_id, "assistant_id": self.assistant_id,
+                **self.store.export_rows(self._scope_id)}
+
+    def import_data(self, data: dict[str, Any]) -> int:
+        """Replay an export into this memory: pages in order (re-segmented), active facts, profile."""
+        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+            raise InvalidInputError(f"not a MemoryOS export (expected format {EXPORT_FORMAT!r})")
+        pages = data.get("pages") or []
+        for p in pages:
+            if not isinstance(p, dict):
+                raise InvalidInputError("every page of an export must be an object")
+            self.add_memory(p.get("user_input", ""), p.get("agent_response", ""), p.get("timestamp"), p.get("meta") or {})
+        facts = [f for f in data.get("facts") or [] if isinstance(f, dict) and f.get("active", True) and f.get("text")]
+        if facts:
+            vectors = self.embedder.embed([f["text"] for f in facts], purpose="facts")
+            self.store.write_facts(self._scope_id, [
+                FactWrite(op="add", kind=f.get("kind", "user"), event="IMPORT", text=f["text"], slot=f.get("slot"),
+                          refers_to=f.get("refers_to"), source=f.get("source", "manual"), embedding=vectors[i])
+                for i, f in enumerate(facts)])
+        fields = (data.get("profile") or {}).get("fields") or {}
+        if fields:
+            self.store.set_profile_fields(self._scope_id, fields)
+        return len(pages)
+
+    # -- async twins -----------------------------------------------------------------------
+
+    async def aadd_memory(self, user_input: str, agent_response: str, timestamp: Any = None,
+                          meta_data: dict[str, Any] | None = None) -> Page:
+        return await asyncio.to_thread(self.add_memory, user_input, agent_response, timestamp, meta_data)
+
+    async def aretrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
+                        record_visits: bool = True) -> RetrievalResult:
+        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        while await asyncio.to_thread(self._embed_backlog):
+            pass
+        qvec = (await self.embedder.aembed([query], purpose="query"))[0]
+        return await asyncio.to_thread(self._retrieve_with, query, qvec, top_k, max_context_tokens, record_visits)
+
+    async def aget_response(self, query: str, relationship_with_user: str = "friend", style_hint: str = "",
+                            user_conversation_meta_data: dict[str, Any] | None = None) -> str:
+        llm = self._require_llm()
+        result = await self.aretrieve(query)
+        messages = self._response_messages(query, result, relationship_with_user, style_hint, user_conversation_meta_data)
+        answer = (await llm.acomplete(messages, purpose="response")).text.strip()
+        await self.aadd_memory(query, answer, meta_data=user_conversation_meta_data)
+        return answer
+
+    async def asearch(self, query: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
+        return await asyncio.to_thread(self.search, query, limit)
+
+    async def aflush(self, timeout: float | None = None) -> bool:
+        return await asyncio.to_thread(self.flush, timeout)
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def close(self, *, flush: bool = True, timeout: float = 30.0) -> None:
+        """Finish due work (bounded by ``timeout``), stop the worker and close the store. Pending jobs stay durable."""
+        if self._closed:
+            return
+        if flush:
+            self.flush(timeout)
+        self._runner.stop()
+        if self._owns_store:
+            self.store.close()
+        self._closed = True
+
+    def __enter__(self) -> "Memoryos":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        mode: Literal["llm", "offline"] = "llm" if self.llm else "offline"
+        return f"Memoryos(user_id={self.user_id!r}, assistant_id={self.assistant_id!r}, mode={mode!r})"
+
+
+__all__ = ["Memoryos", "NotFoundError", "default_embedder"]

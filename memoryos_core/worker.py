@@ -1,0 +1,141 @@
+"""Runs the durable jobs of one scope: embedding backlog, consolidation, persona updates.
+
+Jobs live in the store, so they survive a crash and are shared by every process that opens the
+same memory: a job is claimed with a lease, and a lease that expires (its worker died) is taken
+over. A failing job is released with exponential backoff and jitter; its partial work was never
+committed. The thread starts when there is work and ends when there is none.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+import uuid
+from typing import Any, Callable
+
+from .config import MemoryConfig
+from .errors import LLMNotConfiguredError
+from .storage.base import ConflictError, Job
+
+log = logging.getLogger("memoryos.worker")
+
+EMBED_BATCH = 64
+_HOST = socket.gethostname()
+
+
+def owner_is_dead(owner: str) -> bool:
+    """True when ``owner`` names a worker process of this machine that no longer exists."""
+    host, _, rest = owner.partition("|")
+    pid_text = rest.split("-", 1)[0]
+    if host != _HOST or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+class JobRunner:
+    def __init__(self, store: Any, scope_id: int, config: MemoryConfig, handlers: dict[str, Callable[[int, Job, str], None]],
+                 embed_backlog: Callable[[int], int]) -> None:
+        self.store, self.scope_id, self.config = store, scope_id, config
+        self.handlers = handlers
+        self.embed_backlog = embed_backlog
+        self.owner = f"{_HOST}|{os.getpid()}-{uuid.uuid4().hex[:8]}"
+        self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
+        self._idle = threading.Event()
+        self._idle.set()
+        self._stop = False
+        self._lock = threading.Lock()
+        self.last_error: str | None = None
+
+    # -- one step ------------------------------------------------------------------------
+
+    def run_due(self, max_jobs: int = 1000) -> int:
+        """Run due work in the calling thread; returns the number of jobs finished."""
+        done = 0
+        while self.embed_backlog(EMBED_BATCH):
+            pass
+        for _ in range(max_jobs):
+            job = self.store.claim_job(self.scope_id, self.owner, self.config.job_lease_seconds, owner_is_dead)
+            if job is None:
+                break
+            if self._run(job):
+                done += 1
+        return done
+
+    def _run(self, job: Job) -> bool:
+        try:
+            self.handlers[job.kind](self.scope_id, job, self.owner)
+            self.last_error = None
+            return True
+        except ConflictError as exc:
+            log.info("job %s conflicted (%s); it will run again on fresh data", job.id, exc)
+            self.store.release_job(job, self.owner, str(exc), time.time(), give_up=False)
+        except Exception as exc:  # LLM down, bad answers twice, ...: nothing was committed
+            attempts = job.attempts + 1
+            give_up = attempts >= self.config.job_max_attempts and not isinstance(exc, LLMNotConfiguredError)
+            delay = min(300.0, 0.5 * 2 ** min(attempts, 10)) * (0.5 + random.random())
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("job %s (%s) failed, attempt %d: %s", job.id, job.kind, attempts, self.last_error)
+            self.store.release_job(job, self.owner, self.last_error, time.time() + delay, give_up=give_up)
+        return False
+
+    # -- background thread ---------------------------------------------------------------
+
+    def wake(self) -> None:
+        with self._lock:
+            if self._stop:
+                return
+            self._idle.clear()
+            self._wake.set()
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name=f"memoryos-worker-{self.scope_id}", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        try:
+            while not self._stop:
+                self._wake.clear()
+                try:
+                    self.run_due()
+                except Exception:  # store trouble: keep the thread alive, try again shortly
+                    log.exception("worker step failed")
+                delay = self._next_due()
+                if delay is None:
+                    with self._lock:
+                        if not self._wake.is_set():
+                            self._idle.set()
+                            self._thread = None
+                            return
+                    continue
+                self._wake.wait(timeout=max(0.01, delay))
+        finally:
+            self._idle.set()
+
+    def _next_due(self) -> float | None:
+        """Seconds until the next open job is due; None when there is none."""
+        jobs = [j for j in self.store.open_jobs(self.scope_id) if j["status"] in ("pending", "running")]
+        if not jobs:
+            return None if not self.store.unembedded_pages(self.scope_id, 1) else 0.0
+        return max(0.0, min(j["not_before"] for j in jobs) - time.time()) if any(
+            j["status"] == "pending" for j in jobs) else self.config.job_lease_seconds / 4
+
+    def wait_idle(self, timeout: float | None) -> bool:
+        return self._idle.wait(timeout)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        with self._lock:
+            self._stop = True
+            self._wake.set()
+            thread = self._thread
+        if thread is not None:
+            thread.join(timeout)
