@@ -113,17 +113,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 turns += 1
         ingest = time.perf_counter() - started
         memory.flush(timeout=120)
-        stats = memory.stats()
-        profile = memory.get_user_profile()
-        knowledge = memory.get_user_knowledge()
-        assistant = memory.get_assistant_knowledge()
         recalls = []
-        for q in demo["questions"]:
-            result = memory.retrieve(q["question"], top_k=3, record_visits=False)
+        for q in demo["questions"]:  # retrieval heats the segments it uses, as in real use
+            result = memory.retrieve(q["question"])
             hit = q["expect"].lower() in result.context.lower()
             recalls.append({"question": q["question"], "expect": q["expect"], "found_in_context": hit,
                             "context_tokens": result.context_tokens,
                             "top_pages": [{"score": round(sp.score, 3), "text": sp.page.text} for sp in result.mid_term]})
+        memory.flush(timeout=120)
+        stats = memory.stats()
+        profile = memory.get_user_profile()
+        knowledge = memory.get_user_knowledge()
+        assistant = memory.get_assistant_knowledge()
     elapsed = time.perf_counter() - started
     data = {"turns": turns, "ingest_seconds": round(ingest, 3), "total_seconds": round(elapsed, 2), "mode": stats["mode"],
             "tiers": stats["tiers"], "profile": profile.fields, "user_knowledge": [f.text for f in knowledge],

@@ -25,8 +25,9 @@ class MemoryConfig:
     heat_beta: float = 1.0
     heat_gamma: float = 1.0
     recency_tau_seconds: float = 24 * 3600.0
-    #: Join an existing segment when cos(page, segment) + Jaccard(keywords) reaches this.
-    segment_join_threshold: float = 0.6
+    #: Join an existing segment when cos(page, centroid) + Jaccard(keywords) reaches this (the published
+    #: 0.6 was tuned for summary embeddings; centroids of MiniLM page vectors sit lower).
+    segment_join_threshold: float = 0.5
     long_term_knowledge_capacity: int = 100
     retrieval_queue_capacity: int = 7
     top_segments: int = 5

@@ -23,6 +23,10 @@ from ..structured import call_structured
 
 log = logging.getLogger("memoryos.consolidation")
 
+#: Added to the score of the previous page's segment when the page follows within the window.
+CONTINUITY_BONUS = 0.2
+CONTINUITY_WINDOW = 30 * 60.0
+
 
 @dataclass(eq=False)
 class _Group:
@@ -114,6 +118,7 @@ class Consolidator:
         cfg = self.config
         touched: list[_Group] = []
         previous: _Group | None = None
+        previous_ts = float("-inf")
         for row, vec in zip(pages, vectors):
             words = extract_keywords([row.page.text], 8)
             best, best_score = None, -1.0
@@ -121,8 +126,9 @@ class Consolidator:
                 if g.size >= cfg.max_segment_pages:
                     continue
                 score = float(vec @ g.centroid) + jaccard(words, g.keywords)
-                if g is previous:  # conversational continuity
-                    score += 0.1
+                if g is previous:  # conversational continuity: the same sitting usually stays on topic
+                    gap = row.page.timestamp - previous_ts
+                    score += CONTINUITY_BONUS if 0 <= gap <= CONTINUITY_WINDOW else 0.05
                 if score > best_score:
                     best, best_score = g, score
             if best is None or best_score < cfg.segment_join_threshold:
@@ -130,7 +136,7 @@ class Consolidator:
                 groups.append(best)
             best.take(row, vec)
             best.keywords = extract_keywords(best.texts + ([best.summary] if best.summary else []), 8)
-            previous = best
+            previous, previous_ts = best, row.page.timestamp
             if best not in touched:
                 touched.append(best)
         for g in touched:
