@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 
 import pytest
 
@@ -399,20 +398,17 @@ def test_user_role_prefix_and_empty_input() -> None:
     assert extract_user_facts("   \n ") == []
 
 
-def test_deterministic_and_fast() -> None:
+def test_deterministic_and_pathological_input_yields_nothing() -> None:
+    # Speed is measured in benchmarks, not asserted here; pytest-timeout catches a runaway regex.
     message = ("My name is Alice and I live in Lisbon. I work as a nurse at the city hospital. "
                "I love trail running on weekends. My sister is called Maria. ") * 40
     first = extract_user_facts(message)
     assert first == extract_user_facts(message)
     assert extract_keywords(ALPS * 5) == extract_keywords(ALPS * 5)
     assert extractive_summary(ALPS, 200) == extractive_summary(ALPS, 200)
-    started = time.perf_counter()
-    extract_user_facts(message)
-    extract_user_facts("i'm " * 3000)
-    extract_assistant_facts("I recommend " * 3000)
-    extract_keywords([message] * 20)
-    extractive_summary([message] * 20, 400)
-    assert time.perf_counter() - started < 5.0
+    assert extract_user_facts("i'm " * 3000) == []
+    assert extract_assistant_facts("I recommend " * 3000) == []
+    assert len(extractive_summary([message] * 20, 400)) <= 400
 
 
 def test_fact_is_frozen() -> None:
