@@ -16,7 +16,7 @@ import numpy as np
 from .config import MemoryConfig
 from .extractors import jaccard, tokenize
 from .index import IndexCache
-from .storage.base import HeatParams, PageRow
+from .storage.base import HeatParams
 from .tokens import TokenCounter
 from .types import Page, Profile, RetrievalResult, ScoredFact, ScoredPage
 from .validation import format_timestamp
@@ -43,9 +43,9 @@ class Retriever:
                  record_visits: bool = True, budget: Budget = Budget()) -> RetrievalResult:
         cfg = self.config
         self.indexes.sync(scope_id)
-        short = self.store.short_term(scope_id, cfg.short_term_capacity)
-        short_ids = {p.id for p in short}
-        ranked = self._rank_pages(scope_id, query, qvec, top_k, exclude=short_ids)
+        short_rows = self.store.short_term(scope_id, cfg.short_term_capacity)
+        short = [r.page for r in short_rows]
+        ranked = self._rank_pages(scope_id, query, qvec, top_k, exclude={r.rid for r in short_rows})
         user_facts = self._facts(scope_id, "facts_user", qvec)
         assistant_facts = self._facts(scope_id, "facts_assistant", qvec)
         profile = self.store.profile(scope_id)
@@ -65,8 +65,9 @@ class Retriever:
         return pages, self._facts(scope_id, "facts_user", qvec), self._facts(scope_id, "facts_assistant", qvec)
 
     def _rank_pages(self, scope_id: int, query: str, qvec: np.ndarray, top_k: int,
-                    exclude: set[str]) -> list[tuple[ScoredPage, int | None]]:
-        """Best pages with the rid of their segment (for heat)."""
+                    exclude: set[int]) -> list[tuple[ScoredPage, int | None]]:
+        """Best pages with the rid of their segment (for heat). Scores come from the in-memory
+        indexes; only the winners' rows are read from the store."""
         cfg = self.config
         words = tokenize(query)
         seg_hits = self.indexes.search(scope_id, "segments", qvec, cfg.top_segments * 3)
@@ -75,28 +76,30 @@ class Retriever:
         top_segments = sorted(seg_score, key=seg_score.get, reverse=True)[: cfg.top_segments]  # type: ignore[arg-type]
 
         page_cos: dict[int, float] = dict(self.indexes.search(scope_id, "pages", qvec, max(top_k * 4, 50)))
-        rows: dict[int, PageRow] = {}
-        for row in self.store.pages_of_segments(scope_id, top_segments):
-            rows[row.rid] = row
-            page_cos.setdefault(row.rid, float(row.embedding @ qvec))  # type: ignore[operator]
-        missing = [rid for rid in page_cos if rid not in rows]
-        for row in self.store.pages_by_rids(scope_id, missing):
-            rows[row.rid] = row
+        segment_of: dict[int, int | None] = {}
+        for rid, seg in self.store.segment_members(scope_id, top_segments):
+            segment_of[rid] = seg
+            if rid not in page_cos:
+                vec = self.indexes.vector(scope_id, "pages", rid)
+                if vec is not None:
+                    page_cos[rid] = float(vec @ qvec)
+        segment_of.update(self.store.segment_of(scope_id, [rid for rid in page_cos if rid not in segment_of]))
 
-        scored: list[tuple[ScoredPage, int | None]] = []
+        candidates: list[tuple[float, float, int, int | None]] = []
         for rid, cos in page_cos.items():
-            row = rows.get(rid)
-            if row is None or row.page.id in exclude or row.page.tier == "archived" or cos < MIN_PAGE_SCORE:
+            if rid in exclude or rid not in segment_of or cos < MIN_PAGE_SCORE:
                 continue
-            seg = row.segment_rid
+            seg = segment_of[rid]
             if seg is not None and seg not in seg_score:
                 centroid = self.indexes.vector(scope_id, "segments", seg)
                 seg_score[seg] = float(centroid @ qvec) if centroid is not None else cos
             s_score = seg_score.get(seg, cos) if seg is not None else cos
-            scored.append((ScoredPage(page=row.page, score=cos + SEGMENT_WEIGHT * s_score,
-                                      segment_id=row.page.segment_id, segment_score=s_score), seg))
-        scored.sort(key=lambda item: item[0].score, reverse=True)
-        return scored[:top_k]
+            candidates.append((cos + SEGMENT_WEIGHT * s_score, s_score, rid, seg))
+        candidates.sort(reverse=True)
+        winners = candidates[:top_k]
+        rows = {r.rid: r for r in self.store.pages_by_rids(scope_id, [c[2] for c in winners])}
+        return [(ScoredPage(page=rows[rid].page, score=score, segment_id=rows[rid].page.segment_id, segment_score=s_score),
+                 seg) for score, s_score, rid, seg in winners if rid in rows and rows[rid].page.tier != "archived"]
 
     def _facts(self, scope_id: int, table: Any, qvec: np.ndarray) -> list[ScoredFact]:
         hits = self.indexes.search(scope_id, table, qvec, self.config.knowledge_top_k)

@@ -48,6 +48,7 @@ CREATE TABLE IF NOT EXISTS pages (
     vec_seq        INTEGER
 );
 CREATE INDEX IF NOT EXISTS pages_scope_tier_seq ON pages(scope_id, tier, seq);
+CREATE INDEX IF NOT EXISTS pages_scope_seq ON pages(scope_id, seq);
 CREATE INDEX IF NOT EXISTS pages_segment ON pages(segment_rid);
 CREATE INDEX IF NOT EXISTS pages_vec ON pages(scope_id, vec_seq);
 CREATE INDEX IF NOT EXISTS pages_unembedded ON pages(scope_id, rid) WHERE embedding IS NULL;

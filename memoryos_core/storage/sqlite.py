@@ -12,7 +12,6 @@ import os
 import sqlite3
 import threading
 import time
-import uuid
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -27,18 +26,28 @@ from .base import (
     FactWrite,
     HeatParams,
     Job,
+    Migration,
     PageRow,
     ScopeState,
     SegmentRow,
     SegmentWrite,
     VectorTable,
     blob_to_vec,
+    new_id,
+    pending_migrations,
+    split_sql,
     vec_to_blob,
 )
 
-SCHEMA_VERSION = 1
 _SCHEMA = Path(__file__).with_name("schema_sqlite.sql")
 DB_FILENAME = "memoryos.db"
+
+#: The schema's history, oldest first. Add a step (never edit an applied one) to change the schema;
+#: each runs in the transaction that records it in ``schema_migrations``.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial schema", lambda: split_sql(_SCHEMA.read_text())),
+)
+SCHEMA_VERSION = MIGRATIONS[-1].version
 
 _PAGE_COLS = "rid, id, seq, user_input, agent_response, ts, created_at, meta, tier, segment_rid, analyzed, tokens"
 _SEG_COLS = (
@@ -47,14 +56,7 @@ _SEG_COLS = (
 _FACT_COLS = "rid, id, kind, text, slot, refers_to, source, source_pages, embedding, active, created_at, updated_at"
 
 
-def _statements(script: str) -> list[str]:
-    """Split a schema file into statements (comments removed; no semicolons inside statements)."""
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+_statements = split_sql  # kept for callers of the old private name
 
 
 class SQLiteStore:
@@ -119,14 +121,10 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at REAL NOT NULL)")
             current = conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetchone()[0]
-            if current > SCHEMA_VERSION:
-                raise StoreError(
-                    f"{self.path} has schema version {current}; this MemoryOS understands up to {SCHEMA_VERSION}: upgrade"
-                )
-            if current < 1:
-                for statement in _statements(_SCHEMA.read_text()):
+            for step in pending_migrations(current, MIGRATIONS, str(self.path)):
+                for statement in step.statements():
                     conn.execute(statement)
-                conn.execute("INSERT INTO schema_migrations VALUES (1, ?)", (time.time(),))
+                conn.execute("INSERT INTO schema_migrations VALUES (?, ?)", (step.version, time.time()))
 
     def close(self) -> None:
         with self._conn_lock:
@@ -286,12 +284,12 @@ class SQLiteStore:
                 conn, f"SELECT {{cols}} FROM pages WHERE scope_id = ? AND segment_rid IN ({marks}) AND embedding IS NOT NULL",
                 (scope_id, *segment_rids), with_vec=True)
 
-    def short_term(self, scope_id: int, limit: int) -> list[Page]:
+    def short_term(self, scope_id: int, limit: int) -> list[PageRow]:
         """The newest ``limit`` pages, oldest first."""
         with self._read() as conn:
             rows = self._page_rows(
                 conn, "SELECT {cols} FROM pages WHERE scope_id = ? ORDER BY seq DESC LIMIT ?", (scope_id, limit))
-        return [r.page for r in reversed(rows)]
+        return list(reversed(rows))
 
     def overflow_pages(self, scope_id: int, keep: int, limit: int) -> list[PageRow]:
         """Short-tier pages older than the newest ``keep`` of the scope, oldest first."""
@@ -753,23 +751,50 @@ class SQLiteStore:
 
     # -- vectors ----------------------------------------------------------------------------
 
+    @staticmethod
+    def _vector_source(table: VectorTable) -> tuple[str, str]:
+        """(vector column, FROM/WHERE clause) of the rows a table's index holds."""
+        if table == "pages":
+            return "embedding", "FROM pages WHERE scope_id = ? AND tier != 'archived' AND embedding IS NOT NULL"
+        if table == "segments":
+            return "vec_sum", "FROM segments WHERE scope_id = ? AND archived = 0"
+        kind = "user" if table == "facts_user" else "assistant"
+        return "embedding", f"FROM facts WHERE scope_id = ? AND active = 1 AND kind = '{kind}'"
+
     def vectors_since(self, scope_id: int, table: VectorTable, since_seq: int) -> tuple[np.ndarray, np.ndarray, int]:
         """Rows whose vector was written after ``since_seq``: (rids, vectors, max seq)."""
-        conn = self._conn()
-        if table == "pages":
-            sql = ("SELECT rid, embedding, vec_seq FROM pages WHERE scope_id = ? AND vec_seq > ? AND tier != 'archived'"
-                   " AND embedding IS NOT NULL")
-        elif table == "segments":
-            sql = "SELECT rid, vec_sum, vec_seq FROM segments WHERE scope_id = ? AND vec_seq > ? AND archived = 0"
-        else:
-            kind = table.split("_", 1)[1]
-            sql = f"SELECT rid, embedding, vec_seq FROM facts WHERE scope_id = ? AND vec_seq > ? AND active = 1 AND kind = '{kind}'"
-        rows = conn.execute(sql, (scope_id, since_seq)).fetchall()
+        column, source = self._vector_source(table)
+        rows = self._conn().execute(f"SELECT rid, {column}, vec_seq {source} AND vec_seq > ?",
+                                    (scope_id, since_seq)).fetchall()
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), since_seq
         rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1).copy()
         return rids, vectors, max(r[2] for r in rows)
+
+    def live_vector_ids(self, scope_id: int, table: VectorTable) -> set[int]:
+        """Row ids an index of ``table`` should hold now (after removals)."""
+        _, source = self._vector_source(table)
+        return {r[0] for r in self._conn().execute(f"SELECT rid {source}", (scope_id,))}
+
+    def segment_members(self, scope_id: int, segment_rids: Sequence[int]) -> list[tuple[int, int]]:
+        """(page rid, segment rid) of the pages of the given segments (an index-only read)."""
+        if not segment_rids:
+            return []
+        marks = ",".join("?" * len(segment_rids))
+        owned = [r[0] for r in self._conn().execute(
+            f"SELECT rid FROM segments WHERE scope_id = ? AND rid IN ({marks})", (scope_id, *segment_rids))]
+        if not owned:
+            return []
+        marks = ",".join("?" * len(owned))
+        return self._conn().execute(f"SELECT rid, segment_rid FROM pages WHERE segment_rid IN ({marks})", owned).fetchall()
+
+    def segment_of(self, scope_id: int, page_rids: Sequence[int]) -> dict[int, int | None]:
+        if not page_rids:
+            return {}
+        marks = ",".join("?" * len(page_rids))
+        return dict(self._conn().execute(
+            f"SELECT rid, segment_rid FROM pages WHERE scope_id = ? AND rid IN ({marks})", (scope_id, *page_rids)).fetchall())
 
     # -- management -------------------------------------------------------------------------
 
