@@ -104,7 +104,7 @@ class Memoryos:
         self.embedder = MeteredEmbedder(embedder, self.usage)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
-        self.store = store if store is not None else SQLiteStore(Path(data_storage_path))
+        self.store = store if store is not None else __import__("memoryos_core.storage", fromlist=["open_store"]).open_store(data_storage_path)
         self.data_storage_path = str(data_storage_path)
         self.background = background
         cfg = self.config

@@ -8,11 +8,13 @@ numpy arrays; the engine keeps the search indexes.
 from __future__ import annotations
 
 import math
+import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Callable, Literal, Protocol, Sequence
 
 import numpy as np
 
+from ..errors import StoreError
 from ..types import Fact, HistoryEntry, Page, Profile, Segment
 
 VectorTable = Literal["pages", "segments", "facts_user", "facts_assistant"]
@@ -119,6 +121,38 @@ class Store(Protocol):
     def close(self) -> None: ...
 
 
+def new_id(prefix: str) -> str:
+    """Public id of a page (``pg_``), segment (``sg_``) or fact (``ft_``): the same shape on every backend."""
+    return f"{prefix}_{uuid.uuid4().hex[:24]}"
+
+
+def split_sql(script: str) -> list[str]:
+    """Split a schema file into statements (``--`` comments removed; no semicolons inside statements)."""
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step of a backend's schema history. ``statements`` returns the SQL to run, in order,
+    inside the transaction that also records ``version`` in ``schema_migrations``."""
+
+    version: int
+    description: str
+    statements: Callable[[], Sequence[str]]
+
+
+def pending_migrations(current: int, migrations: Sequence[Migration], where: str) -> list[Migration]:
+    """The steps to apply to a store at schema ``current``, oldest first; refuses a newer schema."""
+    versions = [m.version for m in migrations]
+    if versions != sorted(set(versions)) or not versions or versions[0] != 1:
+        raise ValueError("migrations must be numbered 1, 2, ... in order, without repeats")
+    latest = versions[-1]
+    if current > latest:
+        raise StoreError(f"{where} has schema version {current}; this MemoryOS understands up to {latest}: upgrade")
+    return [m for m in migrations if m.version > current]
+
+
 def vec_to_blob(vector: np.ndarray) -> bytes:
     return np.ascontiguousarray(vector, dtype=np.float32).tobytes()
 
@@ -136,6 +170,7 @@ __all__ = [
     "HeatParams",
     "HistoryEntry",
     "Job",
+    "Migration",
     "PageRow",
     "Profile",
     "ScopeState",
@@ -144,5 +179,8 @@ __all__ = [
     "Store",
     "VectorTable",
     "blob_to_vec",
+    "new_id",
+    "pending_migrations",
+    "split_sql",
     "vec_to_blob",
 ]
