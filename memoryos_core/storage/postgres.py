@@ -352,11 +352,11 @@ class PostgresStore:
                 conn, "p.scope_id = %s AND p.segment_rid = ANY(%s::bigint[]) AND p.embedding IS NOT NULL",
                 (scope_id, list(segment_rids)), with_vec=True)
 
-    def short_term(self, scope_id: int, limit: int) -> list[Page]:
+    def short_term(self, scope_id: int, limit: int) -> list[PageRow]:
         """The newest ``limit`` pages, oldest first."""
         with self._conn() as conn:
             rows = self._page_rows(conn, "p.scope_id = %s", (scope_id, limit, 0), order="p.seq DESC", limit=True)
-        return [r.page for r in reversed(rows)]
+        return list(reversed(rows))
 
     def overflow_pages(self, scope_id: int, keep: int, limit: int) -> list[PageRow]:
         """Short-tier pages older than the newest ``keep`` of the scope, oldest first."""
@@ -823,27 +823,55 @@ class PostgresStore:
 
     # -- vectors ----------------------------------------------------------------------------
 
-    def vectors_since(self, scope_id: int, table: VectorTable, since_seq: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """Rows whose vector was written after ``since_seq``: (rids, vectors, max seq)."""
+    @staticmethod
+    def _vector_source(table: VectorTable) -> tuple[str, str, tuple[Any, ...]]:
+        """(vector column, FROM/WHERE clause after ``scope_id = %s``, its extra parameters) of the
+        rows an index of ``table`` holds."""
         if table == "pages":
-            sql = ("SELECT rid, embedding, vec_seq FROM pages WHERE scope_id = %s AND vec_seq > %s AND tier <> 'archived'"
-                   " AND embedding IS NOT NULL")
-            params: tuple[Any, ...] = (scope_id, since_seq)
-        elif table == "segments":
-            sql = "SELECT rid, vec_sum, vec_seq FROM segments WHERE scope_id = %s AND vec_seq > %s AND NOT archived"
-            params = (scope_id, since_seq)
-        elif table in ("facts_user", "facts_assistant"):
-            sql = "SELECT rid, embedding, vec_seq FROM facts WHERE scope_id = %s AND vec_seq > %s AND active AND kind = %s"
-            params = (scope_id, since_seq, table.split("_", 1)[1])
-        else:
-            raise ValueError(f"unknown vector table {table!r}")
+            return "embedding", "FROM pages WHERE scope_id = %s AND tier <> 'archived' AND embedding IS NOT NULL", ()
+        if table == "segments":
+            return "vec_sum", "FROM segments WHERE scope_id = %s AND NOT archived", ()
+        if table in ("facts_user", "facts_assistant"):
+            return "embedding", "FROM facts WHERE scope_id = %s AND active AND kind = %s", (table.split("_", 1)[1],)
+        raise ValueError(f"unknown vector table {table!r}")
+
+    def vectors_since(self, scope_id: int, table: VectorTable, since_seq: int) -> tuple[np.ndarray, np.ndarray, int]:
+        """Rows whose vector was written after ``since_seq``: (rids, vectors, max seq).
+
+        Complete by construction: a vec_seq is reserved under the scope row lock held to commit,
+        so no transaction can still commit a number at or below one that is already visible."""
+        column, source, extra = self._vector_source(table)
         with self._conn() as conn:
-            rows = conn.execute(sql, params).fetchall()
+            rows = conn.execute(f"SELECT rid, {column}, vec_seq {source} AND vec_seq > %s",
+                                (scope_id, *extra, since_seq)).fetchall()
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), since_seq
         rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
         vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1).copy()
         return rids, vectors, max(r[2] for r in rows)
+
+    def live_vector_ids(self, scope_id: int, table: VectorTable) -> set[int]:
+        """Row ids an index of ``table`` should hold now (after removals)."""
+        _, source, extra = self._vector_source(table)
+        with self._conn() as conn:
+            return {r[0] for r in conn.execute(f"SELECT rid {source}", (scope_id, *extra)).fetchall()}
+
+    def segment_members(self, scope_id: int, segment_rids: Sequence[int]) -> list[tuple[int, int]]:
+        """(page rid, segment rid) of the pages of the given segments of the scope."""
+        if not segment_rids:
+            return []
+        with self._conn() as conn:
+            return [tuple(r) for r in conn.execute(
+                "SELECT p.rid, p.segment_rid FROM pages p JOIN segments s ON s.rid = p.segment_rid"
+                " WHERE s.scope_id = %s AND s.rid = ANY(%s::bigint[])", (scope_id, list(segment_rids))).fetchall()]
+
+    def segment_of(self, scope_id: int, page_rids: Sequence[int]) -> dict[int, int | None]:
+        """Segment rid (None in short-term) of each given page of the scope; missing pages are absent."""
+        if not page_rids:
+            return {}
+        with self._conn() as conn:
+            return dict(conn.execute("SELECT rid, segment_rid FROM pages WHERE scope_id = %s AND rid = ANY(%s::bigint[])",
+                                     (scope_id, list(page_rids))).fetchall())
 
     # -- management -------------------------------------------------------------------------
 
