@@ -264,3 +264,44 @@ async def test_async_api_uses_async_client(tmp_path: Path, scripted_openai: Scri
     assert await memory.aflush(5)
     assert [e.purpose for e in events if e.kind == "llm"] == ["response"]
     assert events[-1].prompt_tokens >= 0 and all(e.ok for e in events)
+
+
+WRITER = """
+import sys
+from memoryos_core import HashingEmbedder, Memoryos
+base_url, path, start = sys.argv[1], sys.argv[2], int(sys.argv[3])
+memory = Memoryos(user_id="shared", openai_api_key="k", openai_base_url=base_url, data_storage_path=path,
+                  embedder=HashingEmbedder(1024), background=True, llm_timeout=10, llm_max_retries=2)
+for i in range(start, start + 60):
+    memory.add_memory(f"Process message {i}: I went hiking near Lisbon again.", f"Reply {i}.", timestamp=1_700_000_000 + i)
+memory.close(timeout=120)
+"""
+
+
+@pytest.mark.slow
+def test_concurrent_adds_from_two_processes_consolidate_each_page_once(tmp_path: Path,
+                                                                      scripted_openai: ScriptedOpenAI) -> None:
+    import os
+    import subprocess
+    import sys
+
+    scripted_openai.chat_handler = smart_handler
+    script = tmp_path / "writer.py"
+    script.write_text(WRITER)
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "OPENAI_BASE_URL")}
+    procs = [subprocess.Popen([sys.executable, str(script), scripted_openai.base_url, str(tmp_path / "db"), str(start)],
+                              env=env, stderr=subprocess.PIPE, text=True) for start in (0, 1000)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=240)
+        assert proc.returncode == 0, err
+    memory = Memoryos(user_id="shared", openai_api_key="k", openai_base_url=scripted_openai.base_url,
+                      data_storage_path=tmp_path / "db", embedder=HashingEmbedder(1024), background=False)
+    memory.flush()
+    pages = memory.list_memories(limit=1000)
+    assert len(pages) == 120 and len({p.user_input for p in pages}) == 120
+    mid = [p for p in pages if p.tier == "mid"]
+    segments = memory.store.list_segments(memory._scope_id, memory.heat)
+    assert sum(s.segment.page_count for s in segments) == len(mid) >= 120 - 10 - 8
+    bodies = [user_of(b) for b in scripted_openai.chat_requests() if "organise" in system_of(b)]
+    for page in mid:  # every consolidated page was sent to the model exactly once
+        assert sum(page.user_input in body for body in bodies) == 1, page.user_input
