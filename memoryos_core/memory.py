@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from pathlib import Path
 from typing import Any, Callable, Literal
 
 from .config import MemoryConfig
@@ -24,6 +23,7 @@ from .providers.metered import MeteredChatModel, MeteredEmbedder
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
 from .storage.base import FactWrite, HeatParams
+from .storage import open_store
 from .storage.sqlite import SQLiteStore
 from .tiers import Consolidator, PersonaUpdater
 from .tokens import TokenCounter
@@ -70,7 +70,7 @@ class Memoryos:
         *,
         llm: ChatModel | None = None,
         embedder: Embedder | None = None,
-        store: SQLiteStore | None = None,
+        store: SQLiteStore | Any | None = None,
         config: MemoryConfig | None = None,
         max_context_tokens: int = 2000,
         background: bool = True,
@@ -104,7 +104,7 @@ class Memoryos:
         self.embedder = MeteredEmbedder(embedder, self.usage)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
-        self.store = store if store is not None else __import__("memoryos_core.storage", fromlist=["open_store"]).open_store(data_storage_path)
+        self.store = store if store is not None else open_store(data_storage_path)
         self.data_storage_path = str(data_storage_path)
         self.background = background
         cfg = self.config
