@@ -1,0 +1,405 @@
+"""``MemoryOSMemory``: MemoryOS as the ``memory=`` of LlamaIndex chat engines and agents.
+
+``get()`` returns, in this order: system messages that were ``put`` (instructions, kept as they
+came), one *user-role* message with the long-term context MemoryOS retrieved for the current input
+(fenced as reference data), the recent window (the newest pages as user/assistant messages), and
+the messages of the turn in progress. ``put()`` groups messages into turns and stores each finished
+turn as one page. See docs/llamaindex.md for the reasoning behind each choice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, List, Optional, Sequence, Union
+
+from llama_index.core.base.llms.types import ChatMessage
+from llama_index.core.bridge.pydantic import Field, PrivateAttr
+from llama_index.core.llms.llm import LLM
+from llama_index.core.memory.types import BaseMemory
+from llama_index.core.utils import get_tokenizer
+
+from memoryos_core import Memoryos
+from memoryos_core.types import Page, RetrievalResult
+
+from ._build import resolve_memoryos
+from ._convert import (
+    Turn,
+    closes_turn,
+    context_message,
+    copy_message,
+    drop_recent_pages,
+    group_turns,
+    is_context_message,
+    message_text,
+    page_messages,
+    role_of,
+    turn_is_closed,
+    turn_to_page,
+)
+
+DEFAULT_TOKEN_LIMIT = 4000
+DEFAULT_TOKEN_LIMIT_RATIO = 0.75
+#: Below this many tokens a long-term context is not worth a retrieval.
+MIN_CONTEXT_TOKENS = 64
+#: Tokens of the fence and note around the context (measured with cl100k, rounded up).
+CONTEXT_OVERHEAD_TOKENS = 60
+_PAGE_CHUNK = 500
+
+
+@dataclass
+class _Plan:
+    """What one ``get`` call needs, captured under the lock."""
+
+    systems: list[ChatMessage]
+    pending: list[ChatMessage]
+    query: str | None
+    record_visits: bool
+    remaining: int
+    context_budget: int
+    window_after: int
+
+
+class MemoryOSMemory(BaseMemory):
+    """MemoryOS behind LlamaIndex's ``BaseMemory`` interface.
+
+    Build it around an existing ``Memoryos`` (``MemoryOSMemory(memoryos=m)``) or from the
+    arguments of one (``MemoryOSMemory(user_id="alice", data_storage_path="./mem")``; a
+    LlamaIndex ``memory_llm=`` / ``embed_model=`` is wrapped for the core). A memory built from
+    arguments owns its ``Memoryos`` and closes it in :meth:`close`.
+
+    Turn handling: a user message opens a turn; assistant messages that call tools and tool
+    results join it; an assistant message without tool calls closes it and the turn is stored as
+    one page (what was said on each side; tool calls and results go into the page metadata under
+    ``llamaindex_tool_trace``). Nothing is dropped: an unanswered user message is stored as a
+    one-sided page when the next user message arrives (an identical message is taken as a retry
+    and replaces it), an assistant message with no user message before it is stored as a
+    one-sided page, and :meth:`set`, :meth:`reset`, :meth:`flush_pending` and :meth:`close`
+    store whatever is open.
+    """
+
+    token_limit: int = Field(default=DEFAULT_TOKEN_LIMIT, gt=0,
+                             description="Token budget of everything get() returns (minus the engine's initial count).")
+    max_context_tokens: Optional[int] = Field(default=None, gt=0,
+                                              description="Cap of the long-term context; default: the Memoryos setting.")
+    context_share: float = Field(default=0.5, gt=0, le=1,
+                                 description="Largest share of the available budget the long-term context may use.")
+    max_tool_output_chars: int = Field(default=2000, gt=0,
+                                       description="Tool arguments and results longer than this are clipped in the page metadata.")
+    tokenizer_fn: Callable[[str], List] = Field(default_factory=get_tokenizer, exclude=True)
+
+    _memoryos: Memoryos = PrivateAttr()
+    _owns_memoryos: bool = PrivateAttr(default=False)
+    _lock: Any = PrivateAttr(default_factory=threading.RLock)
+    _pending: Optional[Turn] = PrivateAttr(default=None)
+    _systems: list = PrivateAttr(default_factory=list)
+    _window_after: int = PrivateAttr(default=0)
+    _visited: set = PrivateAttr(default_factory=set)
+
+    def __init__(self, memoryos: Memoryos | None = None, **kwargs: Any) -> None:
+        fields = {k: v for k, v in kwargs.items() if k in type(self).model_fields}
+        core = {k: v for k, v in kwargs.items() if k not in fields}
+        if fields.get("tokenizer_fn") is None:
+            fields.pop("tokenizer_fn", None)
+        super().__init__(**fields)
+        self._memoryos, self._owns_memoryos = resolve_memoryos(memoryos, core, "MemoryOSMemory")
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "MemoryOSMemory"
+
+    @classmethod
+    def from_defaults(  # type: ignore[override]
+        cls,
+        memoryos: Memoryos | None = None,
+        *,
+        chat_history: Optional[List[ChatMessage]] = None,
+        llm: Optional[LLM] = None,
+        token_limit: Optional[int] = None,
+        tokenizer_fn: Optional[Callable[[str], List]] = None,
+        max_context_tokens: Optional[int] = None,
+        **memoryos_kwargs: Any,
+    ) -> "MemoryOSMemory":
+        """LlamaIndex-style factory.
+
+        ``llm`` sizes ``token_limit`` (75% of its context window) as ``ChatMemoryBuffer`` does; it is
+        *not* given to MemoryOS. Pass ``memory_llm=`` (a LlamaIndex LLM or a core ``ChatModel``) to let
+        MemoryOS use a model for consolidation and persona updates, ``embed_model=`` for its vectors,
+        and any other ``Memoryos`` argument (``user_id``, ``data_storage_path``, ``background``, ...).
+        ``chat_history`` is loaded with :meth:`set`.
+        """
+        if token_limit is None:
+            token_limit = (int(llm.metadata.context_window * DEFAULT_TOKEN_LIMIT_RATIO) if llm is not None
+                           else DEFAULT_TOKEN_LIMIT)
+        memory = cls(memoryos, token_limit=token_limit, tokenizer_fn=tokenizer_fn,
+                     max_context_tokens=max_context_tokens, **memoryos_kwargs)
+        if chat_history:
+            memory.set(chat_history)
+        return memory
+
+    @property
+    def memoryos(self) -> Memoryos:
+        """The underlying ``Memoryos`` (profile, knowledge, management verbs)."""
+        return self._memoryos
+
+    # -- writing ----------------------------------------------------------------------------
+
+    def put(self, message: ChatMessage) -> None:
+        with self._lock:
+            self._put_locked(message)
+
+    def put_messages(self, messages: List[ChatMessage]) -> None:
+        with self._lock:
+            for message in messages:
+                self._put_locked(message)
+
+    async def aput(self, message: ChatMessage) -> None:
+        await asyncio.to_thread(self.put, message)
+
+    async def aput_messages(self, messages: List[ChatMessage]) -> None:
+        await asyncio.to_thread(self.put_messages, messages)
+
+    def _put_locked(self, message: ChatMessage) -> None:
+        role = role_of(message)
+        if role == "system":
+            self._systems.append(copy_message(message))
+            return
+        if is_context_message(message):  # our own context handed back: not conversation
+            return
+        if role == "user":
+            pending = self._pending
+            if pending is not None and not pending.empty:
+                if (pending.user is not None and not pending.responses
+                        and message_text(pending.user) == message_text(message)):
+                    pending.user = copy_message(message)  # a retry of the unanswered message
+                    return
+                self._flush_locked()
+            self._pending = Turn(user=copy_message(message), started_at=time.time())
+            self._visited.clear()
+            return
+        if self._pending is None:
+            self._pending = Turn(started_at=time.time())
+        self._pending.responses.append(copy_message(message))
+        if closes_turn(message):
+            self._flush_locked()
+
+    def _write_turn(self, turn: Turn) -> Page | None:
+        cfg = self._memoryos.config
+        page = turn_to_page(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars,
+                            max_meta_bytes=cfg.max_meta_bytes)
+        if page is None:
+            return None
+        return self._memoryos.add_memory(page.user_input, page.agent_response, timestamp=page.timestamp,
+                                         meta_data=page.meta)
+
+    def _flush_locked(self) -> None:
+        """Store the open turn (one-sided if unanswered). On failure it stays pending."""
+        pending = self._pending
+        if pending is None or pending.empty:
+            self._pending = None
+            return
+        self._write_turn(pending)
+        self._pending = None
+
+    def flush_pending(self) -> None:
+        """Store the turn in progress now, even if unanswered."""
+        with self._lock:
+            self._flush_locked()
+
+    def set(self, messages: List[ChatMessage]) -> None:
+        """Make ``messages`` the conversation of this memory.
+
+        Pending messages are stored first. Turns of ``messages`` that are already the newest pages
+        (an application handing the same growing history back on every call) are not stored twice;
+        the others are stored as pages. The window then starts at the first of these turns, a
+        trailing unanswered turn becomes the turn in progress, and system messages replace the
+        ones held. Long-term memory is never deleted.
+        """
+        systems, turns = group_turns(messages)
+        open_turn = turns.pop() if turns and not turn_is_closed(turns[-1]) else None
+        with self._lock:
+            self._flush_locked()
+            wanted = [(t.user_text, t.agent_text) for t in turns]
+            stored = self._recent_pages(len(wanted)) if wanted else []
+            overlap = 0
+            for m in range(min(len(stored), len(wanted)), 0, -1):
+                if [(p.user_input, p.agent_response) for p in stored[-m:]] == wanted[:m]:
+                    overlap = m
+                    break
+            self._window_after = stored[-overlap].seq - 1 if overlap else self._latest_seq()
+            for turn in turns[overlap:]:
+                if turn.started_at is None:
+                    turn.started_at = time.time()
+                self._write_turn(turn)
+            if open_turn is not None:
+                open_turn.user = copy_message(open_turn.user) if open_turn.user is not None else None
+                open_turn.responses = [copy_message(m) for m in open_turn.responses]
+                open_turn.started_at = time.time()
+            self._pending = open_turn
+            self._systems = [copy_message(m) for m in systems]
+            self._visited.clear()
+
+    def reset(self) -> None:
+        """Start a new conversation: store what is pending, empty the window, drop held system messages.
+
+        Long-term memory stays (the earlier pages remain retrievable); erase it with
+        ``memory.memoryos.delete_all()``.
+        """
+        with self._lock:
+            self._flush_locked()
+            self._systems = []
+            self._window_after = self._latest_seq()
+            self._visited.clear()
+
+    async def aset(self, messages: List[ChatMessage]) -> None:
+        await asyncio.to_thread(self.set, messages)
+
+    async def areset(self) -> None:
+        await asyncio.to_thread(self.reset)
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def _count(self, messages: Sequence[ChatMessage]) -> int:
+        return sum(len(self.tokenizer_fn(message_text(m))) for m in messages)
+
+    def _latest_seq(self) -> int:
+        pages = self._recent_pages(1)
+        return pages[-1].seq if pages else 0
+
+    def _recent_pages(self, n: int) -> list[Page]:
+        """The newest ``n`` pages, oldest first (the same pages the core calls short-term)."""
+        if n <= 0:
+            return []
+        tiers = self._memoryos.stats()["tiers"]
+        total = int(tiers.get("short_term", 0)) + int(tiers.get("mid_term", 0)) + int(tiers.get("archived", 0))
+        return self._memoryos.list_memories(limit=n, offset=max(0, total - n))
+
+    def _plan(self, input: Any, initial_token_count: int) -> _Plan:
+        with self._lock:
+            systems = [copy_message(m) for m in self._systems]
+            pending = self._pending.messages if self._pending is not None else []
+            pending = [copy_message(m) for m in pending]
+            if isinstance(input, ChatMessage):
+                input = message_text(input)
+            query = input if isinstance(input, str) and input.strip() else None
+            if query is None:
+                query = next((message_text(m) for m in reversed(pending)
+                              if role_of(m) == "user" and message_text(m).strip()), None)
+            record = query is not None and query not in self._visited
+            if query is not None:
+                self._visited.add(query)
+            remaining = self.token_limit - max(0, int(initial_token_count or 0)) - self._count(systems + pending)
+            cap = self.max_context_tokens or self._memoryos.config.max_context_tokens
+            budget = min(cap, int(max(0, remaining) * self.context_share)) - CONTEXT_OVERHEAD_TOKENS
+            return _Plan(systems, pending, query, record, remaining, budget, self._window_after)
+
+    def _fallback_query(self, plan: _Plan, short: list[Page]) -> str | None:
+        """With no input and nothing pending: the newest user message of the window."""
+        for page in reversed(short):
+            if page.seq > plan.window_after and page.user_input.strip():
+                return page.user_input
+        return None
+
+    def _assemble(self, plan: _Plan, short: list[Page], result: RetrievalResult | None) -> List[ChatMessage]:
+        context = result.context if result is not None else ""
+        window = [p for p in short if p.seq > plan.window_after]
+        budget = plan.remaining
+        ctx_tokens = self._count([context_message(context)]) if context.strip() else 0
+        chosen: list[tuple[Page, list[ChatMessage]]] = []
+        used = 0
+        for page in reversed(window):  # newest first under pressure
+            msgs = page_messages(page)
+            cost = self._count(msgs)
+            if used + cost > budget - ctx_tokens:
+                break
+            chosen.append((page, msgs))
+            used += cost
+        chosen.reverse()
+        out = list(plan.systems)
+        if context.strip():
+            context = drop_recent_pages(context, short, {p.id for p, _ in chosen})
+            if context.strip():
+                out.append(context_message(context))
+        for _, msgs in chosen:
+            out.extend(msgs)
+        out.extend(plan.pending)
+        return out
+
+    def _retrieve_kwargs(self, plan: _Plan) -> dict[str, Any]:
+        return {"max_context_tokens": plan.context_budget, "record_visits": plan.record_visits}
+
+    def get(self, input: Optional[Union[str, ChatMessage]] = None, initial_token_count: int = 0,
+            **kwargs: Any) -> List[ChatMessage]:
+        """System messages, the long-term context for ``input``, the recent window, the turn in progress.
+
+        ``input`` defaults to the user message in progress. Everything fits ``token_limit`` minus
+        ``initial_token_count``; the turn in progress is always included.
+        """
+        plan = self._plan(input, initial_token_count)
+        short = None
+        if plan.query is None:
+            short = self._recent_pages(self._memoryos.config.short_term_capacity)
+            plan.query = self._fallback_query(plan, short)
+            plan.record_visits = False
+        result = None
+        if plan.query is not None and plan.context_budget >= MIN_CONTEXT_TOKENS:
+            result = self._memoryos.retrieve(plan.query, **self._retrieve_kwargs(plan))
+            short = result.short_term
+        if short is None:
+            short = self._recent_pages(self._memoryos.config.short_term_capacity)
+        return self._assemble(plan, short, result)
+
+    async def aget(self, input: Optional[Union[str, ChatMessage]] = None, initial_token_count: int = 0,
+                   **kwargs: Any) -> List[ChatMessage]:
+        plan = self._plan(input, initial_token_count)
+        cap = self._memoryos.config.short_term_capacity
+        short = None
+        if plan.query is None:
+            short = await asyncio.to_thread(self._recent_pages, cap)
+            plan.query = self._fallback_query(plan, short)
+            plan.record_visits = False
+        result = None
+        if plan.query is not None and plan.context_budget >= MIN_CONTEXT_TOKENS:
+            result = await self._memoryos.aretrieve(plan.query, **self._retrieve_kwargs(plan))
+            short = result.short_term
+        if short is None:
+            short = await asyncio.to_thread(self._recent_pages, cap)
+        return self._assemble(plan, short, result)
+
+    def get_all(self) -> List[ChatMessage]:
+        """The whole conversation of this memory: held system messages, every page since the last
+        :meth:`reset` (all pages for a new memory object), then the turn in progress."""
+        with self._lock:
+            systems = [copy_message(m) for m in self._systems]
+            pending = [copy_message(m) for m in self._pending.messages] if self._pending is not None else []
+            after = self._window_after
+        out = list(systems)
+        offset = 0
+        while True:
+            pages = self._memoryos.list_memories(limit=_PAGE_CHUNK, offset=offset)
+            for page in pages:
+                if page.seq > after:
+                    out.extend(page_messages(page))
+            if len(pages) < _PAGE_CHUNK:
+                break
+            offset += _PAGE_CHUNK
+        return out + pending
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Store the turn in progress and, if this memory built its ``Memoryos``, close it."""
+        self.flush_pending()
+        if self._owns_memoryos:
+            self._memoryos.close()
+
+    def __enter__(self) -> "MemoryOSMemory":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"MemoryOSMemory({self._memoryos!r}, token_limit={self.token_limit})"
