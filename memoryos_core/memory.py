@@ -22,7 +22,7 @@ from .providers.local_embeddings import LocalMiniLMEmbedder
 from .providers.metered import MeteredChatModel, MeteredEmbedder
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
-from .storage.base import FactWrite, HeatParams
+from .storage.base import ConflictError, FactWrite, HeatParams
 from .storage import open_store
 from .storage.sqlite import SQLiteStore
 from .tiers import Consolidator, PersonaUpdater
@@ -244,6 +244,25 @@ class Memoryos:
         return response_messages(query, result.context, assistant_id=self.assistant_id,
                                  relationship_with_user=relationship or "friend", style_hint=style_hint,
                                  conversation_meta=check_meta(meta, self.config.max_meta_bytes) if meta else None)
+
+    def recent_pages(self, limit: int | None = None) -> list[Page]:
+        """The newest pages (the short-term window by default), oldest first."""
+        if limit is not None and limit < 0:
+            raise InvalidInputError("limit must be non-negative")
+        return [r.page for r in self.store.short_term(self._scope_id, self.config.short_term_capacity if limit is None else limit)]
+
+    def complete_page(self, page_id: str, agent_response: str) -> Page:
+        """Attach the response to a page stored with the user's side only (the answer arrived later).
+        Atomic: raises ``InvalidInputError`` if the page already has a response."""
+        agent_response = check_text(agent_response, "agent_response", self.config.max_text_chars, allow_empty=False)
+        page = self.store.get_page(self._scope_id, page_id).page
+        text = render_page_text(page.user_input, agent_response)
+        vec = self.embedder.embed([text], purpose="pages")[0]
+        try:
+            return self.store.complete_page(self._scope_id, page_id, agent_response=agent_response,
+                                            tokens=self.tokens.count(text), embedding=vec)
+        except ConflictError as exc:
+            raise InvalidInputError(f"page {page_id} already has a response") from exc
 
     def get_user_profile(self) -> Profile:
         return self.store.profile(self._scope_id)

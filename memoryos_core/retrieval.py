@@ -9,6 +9,7 @@ not it has been consolidated yet.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,12 @@ from .validation import format_timestamp
 
 SEGMENT_WEIGHT = 0.25
 MIN_PAGE_SCORE = 0.1
+
+
+def short_date(epoch: float) -> str:
+    """Compact conversation date for context lines, e.g. ``8 May 2023`` (8 tokens with brackets, vs 13)."""
+    dt = datetime.fromtimestamp(epoch, timezone.utc)
+    return f"{dt.day} {dt.strftime('%B')} {dt.year}"
 
 
 @dataclass(frozen=True)
@@ -55,7 +62,8 @@ class Retriever:
             self.store.record_visits(scope_id, visited, self.heat)
         return RetrievalResult(query=query, short_term=short, mid_term=[sp for sp, _ in ranked], profile=profile,
                                user_knowledge=user_facts, assistant_knowledge=assistant_facts,
-                               context=context, context_tokens=used, max_context_tokens=max_context_tokens)
+                               context=context, context_tokens=used, max_context_tokens=max_context_tokens,
+                               context_page_ids=[sp.page.id for sp, _ in kept])
 
     def search(self, scope_id: int, query: str, qvec: np.ndarray, limit: int
                ) -> tuple[list[ScoredPage], list[ScoredFact], list[ScoredFact]]:

@@ -147,6 +147,8 @@ class RetrievalResult:
     context: str
     context_tokens: int
     max_context_tokens: int
+    #: Ids of the mid-term pages that fit in ``context`` (``mid_term`` may rank more than fit).
+    context_page_ids: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -159,4 +161,5 @@ class RetrievalResult:
             "context": self.context,
             "context_tokens": self.context_tokens,
             "max_context_tokens": self.max_context_tokens,
+            "context_page_ids": list(self.context_page_ids),
         }

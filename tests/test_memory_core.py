@@ -286,3 +286,29 @@ def test_stats_report_tiers_usage_and_mode(tmp_path: Path) -> None:
     assert stats["tiers"]["short_term"] + stats["tiers"]["mid_term"] == 12
     assert stats["usage"]["totals"]["llm_calls"] == 0
     assert stats["usage"]["by_operation"]["embedding:query"]["calls"] == 1
+
+
+def test_recent_pages_and_completing_a_one_sided_page(tmp_path: Path) -> None:
+    memory = make(tmp_path)
+    for i in range(12):
+        memory.add_memory(f"msg {i}", f"re {i}", timestamp=T0 + i)
+    assert [p.user_input for p in memory.recent_pages()] == [f"msg {i}" for i in range(2, 12)]
+    assert [p.user_input for p in memory.recent_pages(3)] == ["msg 9", "msg 10", "msg 11"]
+    open_page = memory.add_memory("Is the museum open on Mondays?", "", timestamp=T0 + 100)
+    done = memory.complete_page(open_page.id, "Yes, from 10 to 18.")
+    assert done.agent_response == "Yes, from 10 to 18." and done.id == open_page.id
+    with pytest.raises(InvalidInputError, match="already has a response"):
+        memory.complete_page(open_page.id, "Again")
+    assert [h.event for h in memory.history(open_page.id)] == ["COMPLETE"]
+    assert "museum" in memory.retrieve("museum opening hours").context
+
+
+def test_context_page_ids_are_the_pages_in_the_context(tmp_path: Path) -> None:
+    memory = make(tmp_path)
+    filler(memory, 40, T0)
+    result = memory.retrieve("weather number 7", top_k=20, max_context_tokens=200)
+    assert result.context_page_ids
+    by_id = {sp.page.id: sp.page for sp in result.mid_term}
+    assert all(by_id[pid].user_input in result.context for pid in result.context_page_ids)
+    left_out = [sp.page for sp in result.mid_term if sp.page.id not in result.context_page_ids]
+    assert left_out and all(p.user_input not in result.context for p in left_out)

@@ -359,6 +359,27 @@ class SQLiteStore:
             (vec_to_blob(vec_sum), count_delta, self._next_vec_seq(conn, scope_id), time.time(), seg_rid),
         )
 
+    def complete_page(self, scope_id: int, page_id: str, *, agent_response: str, tokens: int,
+                      embedding: np.ndarray) -> Page:
+        """Give a one-sided page its response, atomically: fails if it already has one."""
+        with self._write() as conn:
+            row = conn.execute(
+                "SELECT rid, agent_response, embedding, segment_rid FROM pages WHERE scope_id = ? AND id = ?",
+                (scope_id, page_id)).fetchone()
+            if row is None:
+                raise NotFoundError(f"no memory with id {page_id!r} for this user")
+            rid, current, old_blob, seg_rid = row
+            if current:
+                raise ConflictError("the page already has a response")
+            conn.execute("UPDATE pages SET agent_response = ?, tokens = ?, embedding = ?, vec_seq = ?, analyzed = 0"
+                         " WHERE rid = ?", (agent_response, tokens, vec_to_blob(embedding),
+                                            self._next_vec_seq(conn, scope_id), rid))
+            if seg_rid is not None:
+                old_vec = blob_to_vec(old_blob)
+                self._shift_segment(conn, scope_id, seg_rid, embedding - (old_vec if old_vec is not None else 0), 0)
+            self._history(conn, scope_id, "page", page_id, "COMPLETE", None, agent_response)
+        return self.get_page(scope_id, page_id).page
+
     def delete_page(self, scope_id: int, page_id: str) -> None:
         """Delete a page, its vector, its share of its segment, and facts drawn only from it."""
         with self._write() as conn:
