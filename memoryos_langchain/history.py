@@ -38,7 +38,7 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from memoryos_core import Memoryos, Page
+from memoryos_core import InvalidInputError, Memoryos, Page
 
 from ._common import message_text
 
@@ -145,10 +145,7 @@ class MemoryOSChatMessageHistory(BaseChatMessageHistory):
 
     def recent_pages(self, n: int | None = None) -> list[Page]:
         """The newest ``n`` pages (default: the window), oldest first, whatever their tier."""
-        n = n or self.window
-        tiers = self.memory.stats()["tiers"]
-        total = tiers["short_term"] + tiers["mid_term"] + tiers["archived"]
-        return self.memory.list_memories(limit=n, offset=max(0, total - n))
+        return self.memory.recent_pages(n or self.window)
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
@@ -175,14 +172,21 @@ class MemoryOSChatMessageHistory(BaseChatMessageHistory):
         pages = [(t.human or "", "\n\n".join(t.answers)) for t in turns]
         return WritePlan(completion=completion, pages=pages), completion is not None
 
+    def _complete(self, open_page: Page, answer: str | None) -> bool:
+        """Attach the answer to the waiting page; False if another writer answered it first."""
+        try:
+            self.memory.complete_page(open_page.id, answer or "")
+        except InvalidInputError:
+            return False
+        return True
+
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
         plan, continues = self._plan(messages)
         with self._lock:
             pages = plan.pages
             if continues:
                 open_page = self._open_page()
-                if open_page is not None:
-                    self.memory.update(open_page.id, agent_response=plan.completion)
+                if open_page is not None and self._complete(open_page, plan.completion):
                     pages = pages[1:]
             for user_input, agent_response in pages:
                 self.memory.add_memory(user_input, agent_response, meta_data=self.meta_data)
@@ -192,8 +196,7 @@ class MemoryOSChatMessageHistory(BaseChatMessageHistory):
         pages = plan.pages
         if continues:
             open_page = await asyncio.to_thread(self._open_page)
-            if open_page is not None:
-                await asyncio.to_thread(self.memory.update, open_page.id, agent_response=plan.completion)
+            if open_page is not None and await asyncio.to_thread(self._complete, open_page, plan.completion):
                 pages = pages[1:]
         for user_input, agent_response in pages:
             await self.memory.aadd_memory(user_input, agent_response, meta_data=self.meta_data)

@@ -98,7 +98,7 @@ def test_unpaired_human_is_stored_at_once_and_completed_after_a_restart(tmp_path
     history.add_messages([AIMessage("Biscuit is a great name.")])
     assert sides(reopened) == [("My dog is called Biscuit.", "Biscuit is a great name.")]
     page_id = reopened.list_memories()[0].id
-    assert [h.event for h in reopened.history(page_id)][-1] == "UPDATE"
+    assert [h.event for h in reopened.history(page_id)][-1] == "COMPLETE"
     assert "Biscuit" in reopened.retrieve("What is my dog called?").context
 
 
