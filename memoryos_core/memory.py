@@ -259,8 +259,9 @@ class Memoryos:
         text = render_page_text(page.user_input, agent_response)
         vec = self.embedder.embed([text], purpose="pages")[0]
         try:
-            return self.store.complete_page(self._scope_id, page_id, agent_response=agent_response,
-                                            tokens=self.tokens.count(text), embedding=vec)
+            return self.store.update_page(self._scope_id, page_id, user_input=page.user_input,
+                                          agent_response=agent_response, tokens=self.tokens.count(text), embedding=vec,
+                                          only_if_unanswered=True)
         except ConflictError as exc:
             raise InvalidInputError(f"page {page_id} already has a response") from exc
 

@@ -321,27 +321,33 @@ class SQLiteStore:
                                    (*params, limit, offset))
         return [r.page for r in rows]
 
+    @staticmethod
+    def _locate_page(conn: sqlite3.Connection, scope_id: int, page_id: str) -> tuple[Any, ...]:
+        """(rid, user_input, agent_response, embedding, segment_rid) of a page of this scope."""
+        row = conn.execute(
+            "SELECT rid, user_input, agent_response, embedding, segment_rid FROM pages WHERE scope_id = ? AND id = ?",
+            (scope_id, page_id)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no memory with id {page_id!r} for this user")
+        return row
+
     def update_page(self, scope_id: int, page_id: str, *, user_input: str, agent_response: str, tokens: int,
-                    embedding: np.ndarray) -> Page:
+                    embedding: np.ndarray, only_if_unanswered: bool = False) -> Page:
+        """Rewrite a page and its vector (and its segment's share); ``only_if_unanswered`` makes it
+        an atomic completion of a one-sided page (ConflictError if it already has a response)."""
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT rid, user_input, agent_response, embedding, segment_rid FROM pages WHERE scope_id = ? AND id = ?",
-                (scope_id, page_id),
-            ).fetchone()
-            if row is None:
-                raise NotFoundError(f"no memory with id {page_id!r} for this user")
-            rid, old_in, old_out, old_blob, seg_rid = row
-            vec_seq = self._next_vec_seq(conn, scope_id)
+            rid, old_in, old_out, old_blob, seg_rid = self._locate_page(conn, scope_id, page_id)
+            if only_if_unanswered and old_out:
+                raise ConflictError("the page already has a response")
             conn.execute(
-                "UPDATE pages SET user_input = ?, agent_response = ?, tokens = ?, embedding = ?, vec_seq = ?, analyzed = 0 WHERE rid = ?",
-                (user_input, agent_response, tokens, vec_to_blob(embedding), vec_seq, rid),
-            )
+                "UPDATE pages SET user_input = ?, agent_response = ?, tokens = ?, embedding = ?, vec_seq = ?, analyzed = 0"
+                " WHERE rid = ?",
+                (user_input, agent_response, tokens, vec_to_blob(embedding), self._next_vec_seq(conn, scope_id), rid))
             if seg_rid is not None:
                 old_vec = blob_to_vec(old_blob)
-                delta = embedding - (old_vec if old_vec is not None else 0)
-                self._shift_segment(conn, scope_id, seg_rid, delta, 0)
+                self._shift_segment(conn, scope_id, seg_rid, embedding - (old_vec if old_vec is not None else 0), 0)
             self._bump_epoch(conn, scope_id)
-            self._history(conn, scope_id, "page", page_id, "UPDATE",
+            self._history(conn, scope_id, "page", page_id, "COMPLETE" if only_if_unanswered else "UPDATE",
                           json.dumps({"user_input": old_in, "agent_response": old_out}, ensure_ascii=False),
                           json.dumps({"user_input": user_input, "agent_response": agent_response}, ensure_ascii=False))
         return self.get_page(scope_id, page_id).page
@@ -359,37 +365,10 @@ class SQLiteStore:
             (vec_to_blob(vec_sum), count_delta, self._next_vec_seq(conn, scope_id), time.time(), seg_rid),
         )
 
-    def complete_page(self, scope_id: int, page_id: str, *, agent_response: str, tokens: int,
-                      embedding: np.ndarray) -> Page:
-        """Give a one-sided page its response, atomically: fails if it already has one."""
-        with self._write() as conn:
-            row = conn.execute(
-                "SELECT rid, agent_response, embedding, segment_rid FROM pages WHERE scope_id = ? AND id = ?",
-                (scope_id, page_id)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no memory with id {page_id!r} for this user")
-            rid, current, old_blob, seg_rid = row
-            if current:
-                raise ConflictError("the page already has a response")
-            conn.execute("UPDATE pages SET agent_response = ?, tokens = ?, embedding = ?, vec_seq = ?, analyzed = 0"
-                         " WHERE rid = ?", (agent_response, tokens, vec_to_blob(embedding),
-                                            self._next_vec_seq(conn, scope_id), rid))
-            if seg_rid is not None:
-                old_vec = blob_to_vec(old_blob)
-                self._shift_segment(conn, scope_id, seg_rid, embedding - (old_vec if old_vec is not None else 0), 0)
-            self._history(conn, scope_id, "page", page_id, "COMPLETE", None, agent_response)
-        return self.get_page(scope_id, page_id).page
-
     def delete_page(self, scope_id: int, page_id: str) -> None:
         """Delete a page, its vector, its share of its segment, and facts drawn only from it."""
         with self._write() as conn:
-            row = conn.execute(
-                "SELECT rid, user_input, agent_response, embedding, segment_rid FROM pages WHERE scope_id = ? AND id = ?",
-                (scope_id, page_id),
-            ).fetchone()
-            if row is None:
-                raise NotFoundError(f"no memory with id {page_id!r} for this user")
-            rid, old_in, old_out, blob, seg_rid = row
+            rid, old_in, old_out, blob, seg_rid = self._locate_page(conn, scope_id, page_id)
             conn.execute("DELETE FROM pages WHERE rid = ?", (rid,))
             if seg_rid is not None:
                 vec = blob_to_vec(blob)
