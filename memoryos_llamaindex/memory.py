@@ -49,6 +49,13 @@ CONTEXT_OVERHEAD_TOKENS = 60
 _PAGE_CHUNK = 500
 
 
+def _extends(turn: Turn, prefix: Turn) -> bool:
+    """Whether ``turn`` starts with the messages of ``prefix`` (same roles and texts)."""
+    a, b = turn.messages, prefix.messages
+    return len(b) <= len(a) and all(role_of(x) == role_of(y) and message_text(x) == message_text(y)
+                                    for x, y in zip(a, b))
+
+
 @dataclass
 class _Plan:
     """What one ``get`` call needs, captured under the lock."""
@@ -220,7 +227,11 @@ class MemoryOSMemory(BaseMemory):
         systems, turns = group_turns(messages)
         open_turn = turns.pop() if turns and not turn_is_closed(turns[-1]) else None
         with self._lock:
-            self._flush_locked()
+            pending = self._pending
+            if pending is not None and any(_extends(t, pending) for t in [*turns, open_turn] if t is not None):
+                self._pending = None  # the new history carries the turn in progress
+            else:
+                self._flush_locked()
             wanted = [(t.user_text, t.agent_text) for t in turns]
             stored = self._recent_pages(len(wanted)) if wanted else []
             overlap = 0
