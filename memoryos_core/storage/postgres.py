@@ -89,6 +89,9 @@ _SEG_COLS = (
 _FACT_COLS = "rid, id, kind, text, slot, refers_to, source, source_pages, embedding, active, created_at, updated_at"
 
 
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE
+
+
 def is_dsn(value: object) -> bool:
     """True for a PostgreSQL connection URI (``postgresql://`` or ``postgres://``)."""
     return isinstance(value, str) and value.strip().lower().startswith(("postgresql://", "postgres://"))
@@ -123,6 +126,11 @@ class PostgresStore:
     connection pool of this process; ``timeout`` is how long to wait for the server or for a free
     connection. ``prepare_threshold`` is passed to psycopg (``None`` for PgBouncer in
     transaction mode).
+
+    A pooled connection the server dropped (restart, idle timeout, ``pg_terminate_backend``) is
+    replaced transparently: when the first statement on a connection (a transaction's ``BEGIN``
+    or a one-statement read) fails because the connection is broken, nothing ran yet, and the
+    call is retried on another connection.
     """
 
     def __init__(self, dsn: str, *, min_size: int = 1, max_size: int = 8, timeout: float = 30.0,
@@ -188,20 +196,52 @@ class PostgresStore:
         except psycopg.OperationalError as exc:
             raise StoreError(f"PostgreSQL at {self.display_dsn} failed: {exc}") from exc
 
+    def _retry(self, conn: Any, exc: Exception, attempt: int) -> bool:
+        """True when ``exc`` on a connection's first statement means the connection was dead."""
+        return isinstance(exc, psycopg.OperationalError) and conn.broken and attempt < self._pool.max_size
+
     @contextmanager
     def _tx(self, begin: str) -> Iterator[Any]:
-        with self._conn() as conn:
-            conn.execute(begin)
-            try:
-                yield conn
-            except BaseException:
-                if not conn.closed:
-                    try:
-                        conn.execute("ROLLBACK")
-                    except psycopg.Error:
-                        pass
-                raise
-            conn.execute("COMMIT")
+        for attempt in range(self._pool.max_size + 1):
+            with self._conn() as conn:
+                try:
+                    conn.execute(begin)
+                except psycopg.Error as exc:
+                    if self._retry(conn, exc, attempt):
+                        continue  # the pool discards the broken connection
+                    raise
+                try:
+                    yield conn
+                except BaseException:
+                    if not conn.closed and conn.pgconn.transaction_status != _IDLE:
+                        try:
+                            conn.execute("ROLLBACK")
+                        except psycopg.Error:
+                            pass
+                    raise
+                conn.execute("COMMIT")
+                return
+
+    def _autocommit(self, work: Callable[[Any], Any]) -> Any:
+        """Run ``work(conn)``: reads, one statement per transaction; retried on a dead connection."""
+        for attempt in range(self._pool.max_size + 1):
+            with self._conn() as conn:
+                try:
+                    return work(conn)
+                except psycopg.Error as exc:
+                    if self._retry(conn, exc, attempt):
+                        continue
+                    raise
+        raise AssertionError("unreachable")
+
+    def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._autocommit(lambda conn: conn.execute(sql, params).fetchone())
+
+    def _fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[Any]:
+        return self._autocommit(lambda conn: conn.execute(sql, params).fetchall())
+
+    def _pages(self, where: str, params: Sequence[Any], **kwargs: Any) -> list[PageRow]:
+        return self._autocommit(lambda conn: self._page_rows(conn, where, params, **kwargs))
 
     def _write(self) -> Any:
         return self._tx("BEGIN")
@@ -223,7 +263,7 @@ class PostgresStore:
     # -- scopes -----------------------------------------------------------------------------
 
     def scope(self, user_id: str, assistant_id: str, *, create: bool = True) -> int | None:
-        with self._conn() as conn:
+        def find_or_create(conn: Any) -> int | None:
             row = conn.execute("SELECT id FROM scopes WHERE user_id = %s AND assistant_id = %s",
                                (user_id, assistant_id)).fetchone()
             if row or not create:
@@ -236,9 +276,10 @@ class PostgresStore:
                                    (user_id, assistant_id)).fetchone()
             return row[0]
 
+        return self._autocommit(find_or_create)
+
     def scope_state(self, scope_id: int) -> ScopeState:
-        with self._conn() as conn:
-            row = conn.execute("SELECT clock, vec_counter, vector_epoch FROM scopes WHERE id = %s", (scope_id,)).fetchone()
+        row = self._fetchone("SELECT clock, vec_counter, vector_epoch FROM scopes WHERE id = %s", (scope_id,))
         if row is None:
             raise StoreError(_DELETED)
         return ScopeState(scope_id, row[0], row[1], row[2])
@@ -309,10 +350,8 @@ class PostgresStore:
         return False
 
     def unembedded_pages(self, scope_id: int, limit: int) -> list[tuple[int, str]]:
-        with self._conn() as conn:
-            rows = conn.execute(
-                "SELECT rid, user_input, agent_response FROM pages WHERE scope_id = %s AND embedding IS NULL"
-                " ORDER BY rid LIMIT %s", (scope_id, limit)).fetchall()
+        rows = self._fetchall("SELECT rid, user_input, agent_response FROM pages WHERE scope_id = %s AND embedding IS NULL"
+                              " ORDER BY rid LIMIT %s", (scope_id, limit))
         return [(r[0], render_page_text(r[1], r[2])) for r in rows]
 
     def set_page_embeddings(self, scope_id: int, items: Sequence[tuple[int, np.ndarray]]) -> None:
@@ -341,22 +380,17 @@ class PostgresStore:
     def pages_by_rids(self, scope_id: int, rids: Sequence[int]) -> list[PageRow]:
         if not rids:
             return []
-        with self._conn() as conn:
-            return self._page_rows(conn, "p.scope_id = %s AND p.rid = ANY(%s::bigint[])", (scope_id, list(rids)))
+        return self._pages("p.scope_id = %s AND p.rid = ANY(%s::bigint[])", (scope_id, list(rids)))
 
     def pages_of_segments(self, scope_id: int, segment_rids: Sequence[int]) -> list[PageRow]:
         if not segment_rids:
             return []
-        with self._conn() as conn:
-            return self._page_rows(
-                conn, "p.scope_id = %s AND p.segment_rid = ANY(%s::bigint[]) AND p.embedding IS NOT NULL",
-                (scope_id, list(segment_rids)), with_vec=True)
+        return self._pages("p.scope_id = %s AND p.segment_rid = ANY(%s::bigint[]) AND p.embedding IS NOT NULL",
+                           (scope_id, list(segment_rids)), with_vec=True)
 
     def short_term(self, scope_id: int, limit: int) -> list[PageRow]:
         """The newest ``limit`` pages, oldest first."""
-        with self._conn() as conn:
-            rows = self._page_rows(conn, "p.scope_id = %s", (scope_id, limit, 0), order="p.seq DESC", limit=True)
-        return list(reversed(rows))
+        return list(reversed(self._pages("p.scope_id = %s", (scope_id, limit, 0), order="p.seq DESC", limit=True)))
 
     def overflow_pages(self, scope_id: int, keep: int, limit: int) -> list[PageRow]:
         """Short-tier pages older than the newest ``keep`` of the scope, oldest first."""
@@ -369,8 +403,7 @@ class PostgresStore:
                                    (scope_id, cutoff[0], limit, 0), order="p.seq", limit=True, with_vec=True)
 
     def get_page(self, scope_id: int, page_id: str) -> PageRow:
-        with self._conn() as conn:
-            rows = self._page_rows(conn, "p.scope_id = %s AND p.id = %s", (scope_id, page_id), with_vec=True)
+        rows = self._pages("p.scope_id = %s AND p.id = %s", (scope_id, page_id), with_vec=True)
         if not rows:
             raise NotFoundError(f"no memory with id {page_id!r} for this user")
         return rows[0]
@@ -380,8 +413,7 @@ class PostgresStore:
         if tier:
             where += " AND p.tier = %s"
             params.append(tier)
-        with self._conn() as conn:
-            rows = self._page_rows(conn, where, (*params, limit, offset), order="p.seq", limit=True)
+        rows = self._pages(where, (*params, limit, offset), order="p.seq", limit=True)
         return [r.page for r in rows]
 
     def update_page(self, scope_id: int, page_id: str, *, user_input: str, agent_response: str, tokens: int,
@@ -589,16 +621,14 @@ class PostgresStore:
             params.append(kind)
         if active_only:
             where += " AND active"
-        with self._conn() as conn:
-            rows = conn.execute(f"SELECT {_FACT_COLS} FROM facts WHERE {where} ORDER BY rid", params).fetchall()
+        rows = self._fetchall(f"SELECT {_FACT_COLS} FROM facts WHERE {where} ORDER BY rid", params)
         return [self._fact(r) for r in rows]
 
     def facts_by_rids(self, scope_id: int, rids: Sequence[int]) -> list[FactRow]:
         if not rids:
             return []
-        with self._conn() as conn:
-            rows = conn.execute(f"SELECT {_FACT_COLS} FROM facts WHERE scope_id = %s AND active AND rid = ANY(%s::bigint[])"
-                                " ORDER BY rid", (scope_id, list(rids))).fetchall()
+        rows = self._fetchall(f"SELECT {_FACT_COLS} FROM facts WHERE scope_id = %s AND active AND rid = ANY(%s::bigint[])"
+                              " ORDER BY rid", (scope_id, list(rids)))
         return [self._fact(r) for r in rows]
 
     @staticmethod
@@ -677,8 +707,7 @@ class PostgresStore:
             (scope_id, _clean(json.dumps(fields, ensure_ascii=False)), now))
 
     def profile(self, scope_id: int) -> Profile:
-        with self._conn() as conn:
-            row = conn.execute("SELECT fields, updated_at FROM profiles WHERE scope_id = %s", (scope_id,)).fetchone()
+        row = self._fetchone("SELECT fields, updated_at FROM profiles WHERE scope_id = %s", (scope_id,))
         return Profile(fields=json.loads(row[0]) if row else {}, updated_at=row[1] if row else None)
 
     def set_profile_fields(self, scope_id: int, changes: dict[str, Any]) -> Profile:
@@ -689,9 +718,7 @@ class PostgresStore:
         return self.profile(scope_id)
 
     def get_fact(self, scope_id: int, fact_id: str) -> FactRow:
-        with self._conn() as conn:
-            row = conn.execute(f"SELECT {_FACT_COLS} FROM facts WHERE scope_id = %s AND id = %s",
-                               (scope_id, fact_id)).fetchone()
+        row = self._fetchone(f"SELECT {_FACT_COLS} FROM facts WHERE scope_id = %s AND id = %s", (scope_id, fact_id))
         if row is None:
             raise NotFoundError(f"no memory with id {fact_id!r} for this user")
         return self._fact(row)
@@ -743,10 +770,10 @@ class PostgresStore:
     @staticmethod
     def _enqueue(conn: Any, scope_id: int, kind: str) -> bool:
         now = time.time()
-        cur = conn.execute(
+        row = conn.execute(
             "INSERT INTO jobs (scope_id, kind, status, created_at, updated_at) VALUES (%s, %s, 'pending', %s, %s)"
-            " ON CONFLICT DO NOTHING", (scope_id, kind, now, now))  # jobs_one_open: at most one open per kind
-        return cur.rowcount > 0
+            " ON CONFLICT DO NOTHING RETURNING id", (scope_id, kind, now, now)).fetchone()  # jobs_one_open
+        return row is not None
 
     def enqueue(self, scope_id: int, kind: str) -> bool:
         with self._write() as conn:
@@ -805,9 +832,8 @@ class PostgresStore:
                 ("failed" if give_up else "pending", retry_at, _clean(error[:2000]), time.time(), job.id, owner))
 
     def open_jobs(self, scope_id: int) -> list[dict[str, Any]]:
-        with self._conn() as conn:
-            rows = conn.execute("SELECT id, kind, status, attempts, not_before, last_error FROM jobs WHERE scope_id = %s"
-                                " ORDER BY id", (scope_id,)).fetchall()
+        rows = self._fetchall("SELECT id, kind, status, attempts, not_before, last_error FROM jobs WHERE scope_id = %s"
+                              " ORDER BY id", (scope_id,))
         return [dict(zip(("id", "kind", "status", "attempts", "not_before", "last_error"), r)) for r in rows]
 
     def retry_failed_jobs(self, scope_id: int) -> int:
@@ -815,11 +841,11 @@ class PostgresStore:
         with self._write() as conn:
             if self._lock_scope(conn, scope_id) is None:
                 return 0
-            return conn.execute(
+            return len(conn.execute(
                 "UPDATE jobs SET status = 'pending', not_before = 0, attempts = 0 WHERE id IN ("
                 " SELECT MAX(f.id) FROM jobs f WHERE f.scope_id = %s AND f.status = 'failed'"
                 " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.scope_id = f.scope_id AND j.kind = f.kind"
-                " AND j.status IN ('pending', 'running')) GROUP BY f.kind)", (scope_id,)).rowcount
+                " AND j.status IN ('pending', 'running')) GROUP BY f.kind) RETURNING id", (scope_id,)).fetchall())
 
     # -- vectors ----------------------------------------------------------------------------
 
@@ -841,9 +867,7 @@ class PostgresStore:
         Complete by construction: a vec_seq is reserved under the scope row lock held to commit,
         so no transaction can still commit a number at or below one that is already visible."""
         column, source, extra = self._vector_source(table)
-        with self._conn() as conn:
-            rows = conn.execute(f"SELECT rid, {column}, vec_seq {source} AND vec_seq > %s",
-                                (scope_id, *extra, since_seq)).fetchall()
+        rows = self._fetchall(f"SELECT rid, {column}, vec_seq {source} AND vec_seq > %s", (scope_id, *extra, since_seq))
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), since_seq
         rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
@@ -853,25 +877,22 @@ class PostgresStore:
     def live_vector_ids(self, scope_id: int, table: VectorTable) -> set[int]:
         """Row ids an index of ``table`` should hold now (after removals)."""
         _, source, extra = self._vector_source(table)
-        with self._conn() as conn:
-            return {r[0] for r in conn.execute(f"SELECT rid {source}", (scope_id, *extra)).fetchall()}
+        return {r[0] for r in self._fetchall(f"SELECT rid {source}", (scope_id, *extra))}
 
     def segment_members(self, scope_id: int, segment_rids: Sequence[int]) -> list[tuple[int, int]]:
         """(page rid, segment rid) of the pages of the given segments of the scope."""
         if not segment_rids:
             return []
-        with self._conn() as conn:
-            return [tuple(r) for r in conn.execute(
-                "SELECT p.rid, p.segment_rid FROM pages p JOIN segments s ON s.rid = p.segment_rid"
-                " WHERE s.scope_id = %s AND s.rid = ANY(%s::bigint[])", (scope_id, list(segment_rids))).fetchall()]
+        return [tuple(r) for r in self._fetchall(
+            "SELECT p.rid, p.segment_rid FROM pages p JOIN segments s ON s.rid = p.segment_rid"
+            " WHERE s.scope_id = %s AND s.rid = ANY(%s::bigint[])", (scope_id, list(segment_rids)))]
 
     def segment_of(self, scope_id: int, page_rids: Sequence[int]) -> dict[int, int | None]:
         """Segment rid (None in short-term) of each given page of the scope; missing pages are absent."""
         if not page_rids:
             return {}
-        with self._conn() as conn:
-            return dict(conn.execute("SELECT rid, segment_rid FROM pages WHERE scope_id = %s AND rid = ANY(%s::bigint[])",
-                                     (scope_id, list(page_rids))).fetchall())
+        return dict(self._fetchall("SELECT rid, segment_rid FROM pages WHERE scope_id = %s AND rid = ANY(%s::bigint[])",
+                                   (scope_id, list(page_rids))))
 
     # -- management -------------------------------------------------------------------------
 
@@ -886,8 +907,7 @@ class PostgresStore:
         return [HistoryEntry(*r) for r in rows]
 
     def history(self, scope_id: int, target_id: str | None = None, limit: int = 1000) -> list[HistoryEntry]:
-        with self._conn() as conn:
-            return self._history_rows(conn, scope_id, target_id, limit)
+        return self._autocommit(lambda conn: self._history_rows(conn, scope_id, target_id, limit))
 
     def counts(self, scope_id: int) -> dict[str, int]:
         out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}
