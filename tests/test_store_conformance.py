@@ -365,7 +365,8 @@ def test_persona_writes_facts_profile_and_resets_heat(store: Any) -> None:
     analysed = {r.page.id: r.page.analyzed for r in store.pages_by_rids(sid, [r.rid for r in short])}
     assert sum(analysed.values()) == 2
     seg = store.list_segments(sid, heat(1.0))[0]
-    assert (seg.segment.fresh_pages, seg.segment.visits) == (0, 0)
+    # fresh_pages counts the pages still unanalysed; visits reset after analysis.
+    assert (seg.segment.fresh_pages, seg.segment.visits) == (len(short) - 2, 0)
     # Unanalysed pages remain and the segment is still hot (recency alone >= 0.5): the job re-enqueued itself.
     assert [j["kind"] for j in store.open_jobs(sid)] == ["persona"]
     assert store.counts(sid)["user_knowledge"] == 1 and store.counts(sid)["assistant_knowledge"] == 1

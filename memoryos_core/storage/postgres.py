@@ -448,10 +448,11 @@ class PostgresStore:
         if row[1] + count_delta <= 0:
             conn.execute("DELETE FROM segments WHERE rid = %s", (seg_rid,))
             return
-        conn.execute(
-            "UPDATE segments SET vec_sum = %s, page_count = page_count + %s, vec_seq = %s, updated_at = %s WHERE rid = %s",
+        conn.execute(  # fresh_pages stays the count of unanalysed pages (an edited page is re-analysed)
+            "UPDATE segments SET vec_sum = %s, page_count = page_count + %s, vec_seq = %s, updated_at = %s,"
+            " fresh_pages = (SELECT COUNT(*) FROM pages p WHERE p.segment_rid = %s AND NOT p.analyzed) WHERE rid = %s",
             (vec_to_blob(blob_to_vec(row[0]) + delta), count_delta, self._next_vec_seq(conn, scope_id), time.time(),
-             seg_rid))
+             seg_rid, seg_rid))
 
     def delete_page(self, scope_id: int, page_id: str) -> None:
         """Delete a page, its vector, its share of its segment, and facts drawn only from it."""
@@ -668,7 +669,8 @@ class PostgresStore:
             if rids:
                 conn.execute("UPDATE pages SET analyzed = TRUE WHERE rid = ANY(%s::bigint[])", (rids,))
                 conn.execute(
-                    "UPDATE segments SET fresh_pages = 0, visits = 0 WHERE scope_id = %s AND rid IN"
+                    "UPDATE segments SET visits = 0, fresh_pages = (SELECT COUNT(*) FROM pages p WHERE"
+                    " p.segment_rid = segments.rid AND NOT p.analyzed) WHERE scope_id = %s AND rid IN"
                     " (SELECT DISTINCT segment_rid FROM pages WHERE rid = ANY(%s::bigint[]))", (scope_id, rids))
             if retired:
                 self._bump_epoch(conn, scope_id)

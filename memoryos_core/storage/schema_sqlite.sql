@@ -20,7 +20,7 @@ CREATE TABLE IF NOT EXISTS segments (
     vec_sum        BLOB NOT NULL,               -- float32 sum of page vectors; centroid = normalised
     vec_seq        INTEGER NOT NULL,
     page_count     INTEGER NOT NULL DEFAULT 0,
-    fresh_pages    INTEGER NOT NULL DEFAULT 0,  -- pages since last persona analysis (heat's L term)
+    fresh_pages    INTEGER NOT NULL DEFAULT 0,  -- unanalysed pages (heat's L term; 0 after persona analysis)
     visits         INTEGER NOT NULL DEFAULT 0,  -- retrievals since last analysis (heat's N term)
     last_active    REAL NOT NULL,               -- conversation time of last page or retrieval
     archived       INTEGER NOT NULL DEFAULT 0,
@@ -29,6 +29,7 @@ CREATE TABLE IF NOT EXISTS segments (
 );
 CREATE INDEX IF NOT EXISTS segments_scope ON segments(scope_id, archived);
 CREATE INDEX IF NOT EXISTS segments_vec ON segments(scope_id, vec_seq);
+CREATE INDEX IF NOT EXISTS segments_fresh ON segments(scope_id) WHERE fresh_pages > 0;
 
 CREATE TABLE IF NOT EXISTS pages (
     rid            INTEGER PRIMARY KEY,

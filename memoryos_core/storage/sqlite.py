@@ -360,9 +360,10 @@ class SQLiteStore:
             conn.execute("DELETE FROM segments WHERE rid = ?", (seg_rid,))
             return
         vec_sum = blob_to_vec(row[0]) + delta
-        conn.execute(
-            "UPDATE segments SET vec_sum = ?, page_count = page_count + ?, vec_seq = ?, updated_at = ? WHERE rid = ?",
-            (vec_to_blob(vec_sum), count_delta, self._next_vec_seq(conn, scope_id), time.time(), seg_rid),
+        conn.execute(  # fresh_pages stays the count of unanalysed pages (an edited page is re-analysed)
+            "UPDATE segments SET vec_sum = ?, page_count = page_count + ?, vec_seq = ?, updated_at = ?,"
+            " fresh_pages = (SELECT COUNT(*) FROM pages p WHERE p.segment_rid = ? AND p.analyzed = 0) WHERE rid = ?",
+            (vec_to_blob(vec_sum), count_delta, self._next_vec_seq(conn, scope_id), time.time(), seg_rid, seg_rid),
         )
 
     def delete_page(self, scope_id: int, page_id: str) -> None:
@@ -463,30 +464,33 @@ class SQLiteStore:
                 marks = ",".join("?" * len(w.page_rids))
                 conn.execute(f"UPDATE pages SET tier = 'mid', segment_rid = ? WHERE rid IN ({marks})", (w.rid, *w.page_rids))
             self._finish_job(conn, job)
-            self._after_segment_change(conn, scope_id, heat, capacity)
+            self._after_segment_change(conn, scope_id, heat, capacity, [w.rid for w in writes if w.rid is not None])
             self._maybe_enqueue_consolidation(conn, scope_id, short_term_capacity, batch_size)
         return created
 
-    def _after_segment_change(self, conn: sqlite3.Connection, scope_id: int, heat: HeatParams, capacity: int) -> None:
-        """Enqueue persona analysis for hot segments; archive the coldest beyond capacity."""
+    def _after_segment_change(self, conn: sqlite3.Connection, scope_id: int, heat: HeatParams, capacity: int,
+                              touched: Sequence[int]) -> None:
+        """Enqueue persona analysis if a touched segment got hot; archive the coldest beyond capacity."""
         clock = conn.execute("SELECT clock FROM scopes WHERE id = ?", (scope_id,)).fetchone()[0]
-        rows = conn.execute(
-            "SELECT rid, id, visits, fresh_pages, last_active FROM segments WHERE scope_id = ? AND archived = 0",
-            (scope_id,),
-        ).fetchall()
-        if any(fresh > 0 and heat.heat(v, fresh, last, clock) >= heat.threshold for _, _, v, fresh, last in rows):
-            self._enqueue(conn, scope_id, "persona")
-        if len(rows) > capacity:
-            coldest = sorted(rows, key=lambda r: heat.heat(r[2], r[3], r[4], clock))[: len(rows) - capacity]
-            for rid, sid, *_ in coldest:
-                conn.execute("UPDATE segments SET archived = 1 WHERE rid = ?", (rid,))
-                conn.execute("UPDATE pages SET tier = 'archived' WHERE segment_rid = ?", (rid,))
-                self._history(conn, scope_id, "segment", sid, "ARCHIVE", None, None)
-            self._bump_epoch(conn, scope_id)
-            if conn.execute(
-                "SELECT 1 FROM pages WHERE scope_id = ? AND tier = 'archived' AND analyzed = 0 LIMIT 1", (scope_id,)
-            ).fetchone():
+        if touched:
+            marks = ",".join("?" * len(touched))
+            hot = conn.execute(f"SELECT visits, fresh_pages, last_active FROM segments WHERE rid IN ({marks})"
+                               " AND fresh_pages > 0", tuple(touched)).fetchall()
+            if any(heat.heat(v, fresh, last, clock) >= heat.threshold for v, fresh, last in hot):
                 self._enqueue(conn, scope_id, "persona")
+        live = conn.execute("SELECT COUNT(*) FROM segments WHERE scope_id = ? AND archived = 0", (scope_id,)).fetchone()[0]
+        if live <= capacity:
+            return
+        rows = conn.execute("SELECT rid, id, visits, fresh_pages, last_active FROM segments"
+                            " WHERE scope_id = ? AND archived = 0", (scope_id,)).fetchall()
+        coldest = sorted(rows, key=lambda r: heat.heat(r[2], r[3], r[4], clock))[: live - capacity]
+        for rid, sid, _, fresh, _ in coldest:
+            conn.execute("UPDATE segments SET archived = 1 WHERE rid = ?", (rid,))
+            conn.execute("UPDATE pages SET tier = 'archived' WHERE segment_rid = ?", (rid,))
+            self._history(conn, scope_id, "segment", sid, "ARCHIVE", None, None)
+        self._bump_epoch(conn, scope_id)
+        if any(fresh > 0 for _, _, _, fresh, _ in coldest):  # distil what is left before it goes cold
+            self._enqueue(conn, scope_id, "persona")
 
     def record_visits(self, scope_id: int, segment_rids: Sequence[int], heat: HeatParams) -> None:
         """Heat up retrieved segments (N_visit) at the conversation's current time."""
@@ -509,20 +513,23 @@ class SQLiteStore:
 
     # -- persona ----------------------------------------------------------------------------
 
+    def _persona_segments(self, conn: sqlite3.Connection, scope_id: int, heat: HeatParams) -> list[int]:
+        """Segments with unanalysed pages that are hot, or archived (distilled before they go)."""
+        clock = conn.execute("SELECT clock FROM scopes WHERE id = ?", (scope_id,)).fetchone()[0]
+        rows = conn.execute("SELECT rid, visits, fresh_pages, last_active, archived FROM segments"
+                            " WHERE scope_id = ? AND fresh_pages > 0", (scope_id,)).fetchall()
+        return [rid for rid, v, f, last, arch in rows if arch or heat.heat(v, f, last, clock) >= heat.threshold]
+
     def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
         """Unanalysed pages of hot segments (and of archived ones), oldest first."""
         with self._read() as conn:
-            clock = conn.execute("SELECT clock FROM scopes WHERE id = ?", (scope_id,)).fetchone()[0]
-            rows = conn.execute(
-                "SELECT rid, visits, fresh_pages, last_active, archived FROM segments WHERE scope_id = ?"
-                " AND (fresh_pages > 0 OR archived = 1)", (scope_id,)).fetchall()
-            chosen = [rid for rid, v, f, last, arch in rows if arch or heat.heat(v, f, last, clock) >= heat.threshold]
+            chosen = self._persona_segments(conn, scope_id, heat)
             if not chosen:
                 return []
             marks = ",".join("?" * len(chosen))
             return self._page_rows(
-                conn, f"SELECT {{cols}} FROM pages WHERE scope_id = ? AND analyzed = 0 AND segment_rid IN ({marks})"
-                      " ORDER BY seq LIMIT ?", (scope_id, *chosen, limit))
+                conn, f"SELECT {{cols}} FROM pages WHERE segment_rid IN ({marks}) AND analyzed = 0 ORDER BY seq LIMIT ?",
+                (*chosen, limit))
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
         where, params = "scope_id = ?", [scope_id]
@@ -580,7 +587,8 @@ class SQLiteStore:
                 marks = ",".join("?" * len(page_rids))
                 conn.execute(f"UPDATE pages SET analyzed = 1 WHERE rid IN ({marks})", tuple(page_rids))
                 conn.execute(
-                    "UPDATE segments SET fresh_pages = 0, visits = 0 WHERE scope_id = ? AND rid IN"
+                    "UPDATE segments SET visits = 0, fresh_pages = (SELECT COUNT(*) FROM pages p WHERE"
+                    " p.segment_rid = segments.rid AND p.analyzed = 0) WHERE scope_id = ? AND rid IN"
                     f" (SELECT DISTINCT segment_rid FROM pages WHERE rid IN ({marks}))", (scope_id, *page_rids))
             if retired:
                 self._bump_epoch(conn, scope_id)
@@ -590,11 +598,7 @@ class SQLiteStore:
                 self._enqueue(conn, scope_id, "persona")
 
     def _has_persona_work(self, conn: sqlite3.Connection, scope_id: int, heat: HeatParams) -> bool:
-        clock = conn.execute("SELECT clock FROM scopes WHERE id = ?", (scope_id,)).fetchone()[0]
-        rows = conn.execute(
-            "SELECT s.visits, s.fresh_pages, s.last_active, s.archived FROM segments s WHERE s.scope_id = ? AND"
-            " EXISTS (SELECT 1 FROM pages p WHERE p.segment_rid = s.rid AND p.analyzed = 0)", (scope_id,)).fetchall()
-        return any(a or heat.heat(v, f, last, clock) >= heat.threshold for v, f, last, a in rows)
+        return bool(self._persona_segments(conn, scope_id, heat))
 
     def _merge_profile(self, conn: sqlite3.Connection, scope_id: int, changes: dict[str, Any], now: float) -> None:
         row = conn.execute("SELECT fields FROM profiles WHERE scope_id = ?", (scope_id,)).fetchone()
