@@ -487,6 +487,10 @@ class MemoryRegistry:
                 self._close_entry(entry, flush=left > 0, timeout=left, lock_timeout=max(0.1, left))
             for thread in closing:
                 thread.join(max(0.0, deadline - time.monotonic()))
+            if any(thread.is_alive() for thread in closing):
+                # evicted memories are still stopping their workers: closing the store now would fail them
+                log.warning("background work still running at shutdown; the store is left to close at exit")
+                self._store = None
             if self._store is not None:
                 try:
                     self._store.close()
@@ -906,6 +910,7 @@ def serve(settings: ServerSettings) -> int:
         return 0
     finally:
         registry.close()
+        print("memoryos mcp: stopped, memories closed", file=sys.stderr, flush=True)
 
 
 def _exit_now(registry: MemoryRegistry, settings: ServerSettings, reason: str) -> None:
@@ -916,6 +921,7 @@ def _exit_now(registry: MemoryRegistry, settings: ServerSettings, reason: str) -
     print(f"memoryos mcp: stopping ({reason})", file=sys.stderr, flush=True)
     try:
         registry.close(timeout=min(settings.flush_timeout, 1.5))
+        print("memoryos mcp: stopped, memories closed", file=sys.stderr, flush=True)
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
