@@ -338,6 +338,13 @@ class Memoryos:
     def history(self, memory_id: str | None = None) -> list[HistoryEntry]:
         return self.store.history(self._scope_id, memory_id)
 
+    def retry_failed_jobs(self) -> int:
+        """Make parked jobs (failed ``job_max_attempts`` times, e.g. a long LLM outage) due again."""
+        count = self.store.retry_failed_jobs(self._scope_id)
+        if count:
+            self._kick()
+        return count
+
     def stats(self) -> dict[str, Any]:
         return {
             "user_id": self.user_id,

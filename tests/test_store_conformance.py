@@ -519,8 +519,6 @@ def test_expired_or_orphaned_leases_are_taken_over(store: Any) -> None:
 
 
 def test_retry_failed_jobs_with_two_failures_of_one_kind(store: Any) -> None:
-    if isinstance(store, SQLiteStore):
-        pytest.xfail("SQLiteStore.retry_failed_jobs resets every failed job of a kind at once and trips jobs_one_open")
     sid = store.scope("alice", "a")
     for _ in range(2):
         store.enqueue(sid, "persona")

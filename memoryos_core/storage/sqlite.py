@@ -747,11 +747,13 @@ class SQLiteStore:
         return [dict(zip(("id", "kind", "status", "attempts", "not_before", "last_error"), r)) for r in rows]
 
     def retry_failed_jobs(self, scope_id: int) -> int:
+        """Make one failed job of each kind due again (one job of a kind covers all its work)."""
         with self._write() as conn:
             return conn.execute(
-                "UPDATE jobs SET status = 'pending', not_before = 0, attempts = 0 WHERE scope_id = ? AND status = 'failed'"
-                " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.scope_id = jobs.scope_id AND j.kind = jobs.kind"
-                " AND j.status IN ('pending', 'running'))", (scope_id,)).rowcount
+                "UPDATE jobs SET status = 'pending', not_before = 0, attempts = 0 WHERE id IN"
+                " (SELECT MAX(id) FROM jobs f WHERE f.scope_id = ? AND f.status = 'failed' AND NOT EXISTS"
+                " (SELECT 1 FROM jobs j WHERE j.scope_id = f.scope_id AND j.kind = f.kind"
+                " AND j.status IN ('pending', 'running')) GROUP BY f.kind)", (scope_id,)).rowcount
 
     # -- vectors ----------------------------------------------------------------------------
 
