@@ -3,8 +3,8 @@
 ``get()`` returns, in this order: system messages that were ``put`` (instructions, kept as they
 came), one *user-role* message with the long-term context MemoryOS retrieved for the current input
 (fenced as reference data), the recent window (the newest pages as user/assistant messages), and
-the messages of the turn in progress. ``put()`` groups messages into turns and stores each finished
-turn as one page. See docs/llamaindex.md for the reasoning behind each choice.
+the messages of the turn in progress. ``put()`` stores each user message at once as a one-sided
+page and completes it with the answer. See docs/llamaindex.md for the reasoning behind each choice.
 """
 
 from __future__ import annotations
@@ -12,21 +12,23 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, List, Optional, Sequence, Union
 
-from llama_index.core.base.llms.types import ChatMessage
+from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.bridge.pydantic import Field, PrivateAttr
 from llama_index.core.llms.llm import LLM
 from llama_index.core.memory.types import BaseMemory
 from llama_index.core.utils import get_tokenizer
 
 from memoryos_core import Memoryos
+from memoryos_core.errors import InvalidInputError, NotFoundError
 from memoryos_core.types import Page, RetrievalResult
 
 from ._build import resolve_memoryos
 from ._convert import (
     Turn,
+    clip,
     closes_turn,
     context_message,
     copy_message,
@@ -36,8 +38,8 @@ from ._convert import (
     message_text,
     page_messages,
     role_of,
+    turn_answer,
     turn_is_closed,
-    turn_to_page,
 )
 
 DEFAULT_TOKEN_LIMIT = 4000
@@ -47,6 +49,24 @@ MIN_CONTEXT_TOKENS = 64
 #: Tokens of the fence and note around the context (measured with cl100k, rounded up).
 CONTEXT_OVERHEAD_TOKENS = 60
 _PAGE_CHUNK = 500
+SOURCE_META = {"source": "llamaindex"}
+
+
+@dataclass
+class _OpenTurn:
+    """The turn in progress: its user message (already stored as page ``page_id``) and the
+    assistant/tool messages received since, held until the answer closes the turn."""
+
+    page_id: str | None
+    user: ChatMessage | None
+    responses: list[ChatMessage] = field(default_factory=list)
+
+    def as_turn(self) -> Turn:
+        return Turn(user=self.user, responses=list(self.responses))
+
+    @property
+    def messages(self) -> list[ChatMessage]:
+        return ([self.user] if self.user is not None else []) + list(self.responses)
 
 
 def _extends(turn: Turn, prefix: Turn) -> bool:
@@ -62,6 +82,7 @@ class _Plan:
 
     systems: list[ChatMessage]
     pending: list[ChatMessage]
+    pending_page: str | None
     query: str | None
     record_visits: bool
     remaining: int
@@ -77,14 +98,14 @@ class MemoryOSMemory(BaseMemory):
     LlamaIndex ``memory_llm=`` / ``embed_model=`` is wrapped for the core). A memory built from
     arguments owns its ``Memoryos`` and closes it in :meth:`close`.
 
-    Turn handling: a user message opens a turn; assistant messages that call tools and tool
-    results join it; an assistant message without tool calls closes it and the turn is stored as
-    one page (what was said on each side; tool calls and results go into the page metadata under
-    ``llamaindex_tool_trace``). Nothing is dropped: an unanswered user message is stored as a
-    one-sided page when the next user message arrives (an identical message is taken as a retry
-    and replaces it), an assistant message with no user message before it is stored as a
-    one-sided page, and :meth:`set`, :meth:`reset`, :meth:`flush_pending` and :meth:`close`
-    store whatever is open.
+    Turns and pages: a user message is stored at once as a one-sided page, so an unanswered
+    message is never only in process memory. Assistant messages that call tools and tool results
+    join the turn; an assistant message without tool calls is the answer and completes the page
+    (``Memoryos.complete_page``, atomic). The stored answer is what the assistant said, followed by
+    a ``[tools used]`` record of each tool call and its (clipped) result. A second user message
+    leaves the first one-sided; the same text again is taken as a retry of the unanswered message;
+    an assistant message with no user message before it becomes a one-sided page. After a restart,
+    the next answer completes the newest page if it is still unanswered.
     """
 
     token_limit: int = Field(default=DEFAULT_TOKEN_LIMIT, gt=0,
@@ -93,14 +114,14 @@ class MemoryOSMemory(BaseMemory):
                                               description="Cap of the long-term context; default: the Memoryos setting.")
     context_share: float = Field(default=0.5, gt=0, le=1,
                                  description="Largest share of the available budget the long-term context may use.")
-    max_tool_output_chars: int = Field(default=2000, gt=0,
-                                       description="Tool arguments and results longer than this are clipped in the page metadata.")
+    max_tool_output_chars: int = Field(default=1000, gt=0,
+                                       description="Tool arguments and results longer than this are clipped in the stored answer.")
     tokenizer_fn: Callable[[str], List] = Field(default_factory=get_tokenizer, exclude=True)
 
     _memoryos: Memoryos = PrivateAttr()
     _owns_memoryos: bool = PrivateAttr(default=False)
     _lock: Any = PrivateAttr(default_factory=threading.RLock)
-    _pending: Optional[Turn] = PrivateAttr(default=None)
+    _open: Optional[_OpenTurn] = PrivateAttr(default=None)
     _systems: list = PrivateAttr(default_factory=list)
     _window_after: int = PrivateAttr(default=0)
     _visited: set = PrivateAttr(default_factory=set)
@@ -176,79 +197,129 @@ class MemoryOSMemory(BaseMemory):
         if is_context_message(message):  # our own context handed back: not conversation
             return
         if role == "user":
-            pending = self._pending
-            if pending is not None and not pending.empty:
-                if (pending.user is not None and not pending.responses
-                        and message_text(pending.user) == message_text(message)):
-                    pending.user = copy_message(message)  # a retry of the unanswered message
-                    return
-                self._flush_locked()
-            self._pending = Turn(user=copy_message(message), started_at=time.time())
-            self._visited.clear()
+            self._put_user(message)
             return
-        if self._pending is None:
-            self._pending = Turn(started_at=time.time())
-        self._pending.responses.append(copy_message(message))
+        if self._open is None:
+            self._open = self._adopt_unanswered(None) or _OpenTurn(page_id=None, user=None)
+        self._open.responses.append(copy_message(message))
         if closes_turn(message):
-            self._flush_locked()
+            self._close_open()
+
+    def _put_user(self, message: ChatMessage) -> None:
+        text = message_text(message)
+        current = self._open
+        if current is not None:
+            if current.user is not None and not current.responses and message_text(current.user) == text:
+                current.user = copy_message(message)  # a retry of the unanswered message
+                return
+            self._close_open()
+        self._visited.clear()
+        adopted = self._adopt_unanswered(text)  # the same message again after a restart
+        if adopted is not None:
+            adopted.user = copy_message(message)
+            self._open = adopted
+            return
+        self._open = _OpenTurn(page_id=self._store_user(text), user=copy_message(message))
+
+    def _store_user(self, text: str) -> str | None:
+        text = clip(text, self._memoryos.config.max_text_chars)
+        if not text.strip():
+            return None
+        return self._memoryos.add_memory(text, "", timestamp=time.time(), meta_data=dict(SOURCE_META)).id
+
+    def _adopt_unanswered(self, user_text: str | None) -> _OpenTurn | None:
+        """The newest page, if it is unanswered and newer than the window start (and, for a user
+        message, has the same text): a turn left open by an earlier process."""
+        pages = self._memoryos.recent_pages(1)
+        if not pages:
+            return None
+        page = pages[-1]
+        if page.agent_response or not page.user_input or page.seq <= self._window_after:
+            return None
+        if user_text is not None and page.user_input != user_text:
+            return None
+        return _OpenTurn(page_id=page.id, user=ChatMessage(role=MessageRole.USER, content=page.user_input))
+
+    def _close_open(self) -> None:
+        """Store the answer of the turn in progress (if any arrived). On failure the turn stays open."""
+        current = self._open
+        if current is None:
+            return
+        if current.responses:
+            cfg = self._memoryos.config
+            answer = turn_answer(current.as_turn(), max_text_chars=cfg.max_text_chars,
+                                 max_tool_chars=self.max_tool_output_chars)
+            if answer.strip():
+                self._store_answer(current.page_id, answer)
+        self._open = None
+
+    def _store_answer(self, page_id: str | None, answer: str) -> None:
+        if page_id is not None:
+            try:
+                self._memoryos.complete_page(page_id, answer)
+                return
+            except (InvalidInputError, NotFoundError):
+                pass  # answered by another writer meanwhile, or deleted: keep the answer as its own page
+        self._memoryos.add_memory("", answer, timestamp=time.time(), meta_data=dict(SOURCE_META))
 
     def _write_turn(self, turn: Turn) -> Page | None:
+        """Store a finished turn as one page (used by set())."""
         cfg = self._memoryos.config
-        page = turn_to_page(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars,
-                            max_meta_bytes=cfg.max_meta_bytes)
-        if page is None:
+        user = clip(turn.user_text, cfg.max_text_chars)
+        answer = turn_answer(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars)
+        if not user.strip() and not answer.strip():
             return None
-        return self._memoryos.add_memory(page.user_input, page.agent_response, timestamp=page.timestamp,
-                                         meta_data=page.meta)
-
-    def _flush_locked(self) -> None:
-        """Store the open turn (one-sided if unanswered). On failure it stays pending."""
-        pending = self._pending
-        if pending is None or pending.empty:
-            self._pending = None
-            return
-        self._write_turn(pending)
-        self._pending = None
+        return self._memoryos.add_memory(user, answer, timestamp=time.time(), meta_data=dict(SOURCE_META))
 
     def flush_pending(self) -> None:
-        """Store the turn in progress now, even if unanswered."""
+        """Store the answer part of the turn in progress now (tool results without a final answer).
+        The user message itself is already stored."""
         with self._lock:
-            self._flush_locked()
+            self._close_open()
 
     def set(self, messages: List[ChatMessage]) -> None:
         """Make ``messages`` the conversation of this memory.
 
-        Pending messages are stored first. Turns of ``messages`` that are already the newest pages
-        (an application handing the same growing history back on every call) are not stored twice;
-        the others are stored as pages. The window then starts at the first of these turns, a
-        trailing unanswered turn becomes the turn in progress, and system messages replace the
-        ones held. Long-term memory is never deleted.
+        Turns of ``messages`` that are already the newest pages (an application handing the same
+        growing history back on every call) are not stored again; the others are stored as pages.
+        The window then starts at the first of these turns, a trailing unanswered turn becomes the
+        turn in progress, and system messages replace the ones held. Long-term memory is never
+        deleted.
         """
         systems, turns = group_turns(messages)
-        open_turn = turns.pop() if turns and not turn_is_closed(turns[-1]) else None
+        cfg = self._memoryos.config
         with self._lock:
-            pending = self._pending
-            if pending is not None and any(_extends(t, pending) for t in [*turns, open_turn] if t is not None):
-                self._pending = None  # the new history carries the turn in progress
+            current = self._open
+            if current is not None and any(_extends(t, current.as_turn()) for t in turns):
+                self._open = None  # the new history carries the turn in progress
             else:
-                self._flush_locked()
-            wanted = [(t.user_text, t.agent_text) for t in turns]
-            stored = self._recent_pages(len(wanted)) if wanted else []
+                self._close_open()
+            last_open = turns[-1] if turns and not turn_is_closed(turns[-1]) else None
+            headless = last_open is not None and not last_open.user_text.strip()
+            stored_turns = turns[:-1] if headless else turns
+            wanted = [(clip(t.user_text, cfg.max_text_chars),
+                       "" if t is last_open else turn_answer(t, max_text_chars=cfg.max_text_chars,
+                                                             max_tool_chars=self.max_tool_output_chars))
+                      for t in stored_turns]
+            stored = self._memoryos.recent_pages(len(wanted)) if wanted else []
             overlap = 0
             for m in range(min(len(stored), len(wanted)), 0, -1):
                 if [(p.user_input, p.agent_response) for p in stored[-m:]] == wanted[:m]:
                     overlap = m
                     break
             self._window_after = stored[-overlap].seq - 1 if overlap else self._latest_seq()
-            for turn in turns[overlap:]:
-                if turn.started_at is None:
-                    turn.started_at = time.time()
-                self._write_turn(turn)
-            if open_turn is not None:
-                open_turn.user = copy_message(open_turn.user) if open_turn.user is not None else None
-                open_turn.responses = [copy_message(m) for m in open_turn.responses]
-                open_turn.started_at = time.time()
-            self._pending = open_turn
+            open_page: str | None = stored[-1].id if (last_open is not None and not headless
+                                                      and overlap == len(wanted)) else None
+            for turn in stored_turns[overlap:]:
+                if turn is last_open:
+                    open_page = self._store_user(turn.user_text)
+                else:
+                    self._write_turn(turn)
+            self._open = None
+            if last_open is not None:
+                self._open = _OpenTurn(page_id=open_page,
+                                       user=copy_message(last_open.user) if last_open.user is not None else None,
+                                       responses=[copy_message(m) for m in last_open.responses])
             self._systems = [copy_message(m) for m in systems]
             self._visited.clear()
 
@@ -259,7 +330,7 @@ class MemoryOSMemory(BaseMemory):
         ``memory.memoryos.delete_all()``.
         """
         with self._lock:
-            self._flush_locked()
+            self._close_open()
             self._systems = []
             self._window_after = self._latest_seq()
             self._visited.clear()
@@ -276,22 +347,14 @@ class MemoryOSMemory(BaseMemory):
         return sum(len(self.tokenizer_fn(message_text(m))) for m in messages)
 
     def _latest_seq(self) -> int:
-        pages = self._recent_pages(1)
+        pages = self._memoryos.recent_pages(1)
         return pages[-1].seq if pages else 0
-
-    def _recent_pages(self, n: int) -> list[Page]:
-        """The newest ``n`` pages, oldest first (the same pages the core calls short-term)."""
-        if n <= 0:
-            return []
-        tiers = self._memoryos.stats()["tiers"]
-        total = int(tiers.get("short_term", 0)) + int(tiers.get("mid_term", 0)) + int(tiers.get("archived", 0))
-        return self._memoryos.list_memories(limit=n, offset=max(0, total - n))
 
     def _plan(self, input: Any, initial_token_count: int) -> _Plan:
         with self._lock:
             systems = [copy_message(m) for m in self._systems]
-            pending = self._pending.messages if self._pending is not None else []
-            pending = [copy_message(m) for m in pending]
+            pending = [copy_message(m) for m in self._open.messages] if self._open is not None else []
+            pending_page = self._open.page_id if self._open is not None else None
             if isinstance(input, ChatMessage):
                 input = message_text(input)
             query = input if isinstance(input, str) and input.strip() else None
@@ -304,18 +367,18 @@ class MemoryOSMemory(BaseMemory):
             remaining = self.token_limit - max(0, int(initial_token_count or 0)) - self._count(systems + pending)
             cap = self.max_context_tokens or self._memoryos.config.max_context_tokens
             budget = min(cap, int(max(0, remaining) * self.context_share)) - CONTEXT_OVERHEAD_TOKENS
-            return _Plan(systems, pending, query, record, remaining, budget, self._window_after)
+            return _Plan(systems, pending, pending_page, query, record, remaining, budget, self._window_after)
 
     def _fallback_query(self, plan: _Plan, short: list[Page]) -> str | None:
         """With no input and nothing pending: the newest user message of the window."""
         for page in reversed(short):
-            if page.seq > plan.window_after and page.user_input.strip():
+            if page.seq > plan.window_after and page.id != plan.pending_page and page.user_input.strip():
                 return page.user_input
         return None
 
     def _assemble(self, plan: _Plan, short: list[Page], result: RetrievalResult | None) -> List[ChatMessage]:
         context = result.context if result is not None else ""
-        window = [p for p in short if p.seq > plan.window_after]
+        window = [p for p in short if p.seq > plan.window_after and p.id != plan.pending_page]
         budget = plan.remaining
         ctx_tokens = self._count([context_message(context)]) if context.strip() else 0
         chosen: list[tuple[Page, list[ChatMessage]]] = []
@@ -330,7 +393,8 @@ class MemoryOSMemory(BaseMemory):
         chosen.reverse()
         out = list(plan.systems)
         if context.strip():
-            context = drop_recent_pages(context, short, {p.id for p, _ in chosen})
+            shown = {p.id for p, _ in chosen} | ({plan.pending_page} if plan.pending_page else set())
+            context = drop_recent_pages(context, short, shown)
             if context.strip():
                 out.append(context_message(context))
         for _, msgs in chosen:
@@ -351,7 +415,7 @@ class MemoryOSMemory(BaseMemory):
         plan = self._plan(input, initial_token_count)
         short = None
         if plan.query is None:
-            short = self._recent_pages(self._memoryos.config.short_term_capacity)
+            short = self._memoryos.recent_pages()
             plan.query = self._fallback_query(plan, short)
             plan.record_visits = False
         result = None
@@ -359,16 +423,15 @@ class MemoryOSMemory(BaseMemory):
             result = self._memoryos.retrieve(plan.query, **self._retrieve_kwargs(plan))
             short = result.short_term
         if short is None:
-            short = self._recent_pages(self._memoryos.config.short_term_capacity)
+            short = self._memoryos.recent_pages()
         return self._assemble(plan, short, result)
 
     async def aget(self, input: Optional[Union[str, ChatMessage]] = None, initial_token_count: int = 0,
                    **kwargs: Any) -> List[ChatMessage]:
         plan = self._plan(input, initial_token_count)
-        cap = self._memoryos.config.short_term_capacity
         short = None
         if plan.query is None:
-            short = await asyncio.to_thread(self._recent_pages, cap)
+            short = await asyncio.to_thread(self._memoryos.recent_pages)
             plan.query = self._fallback_query(plan, short)
             plan.record_visits = False
         result = None
@@ -376,7 +439,7 @@ class MemoryOSMemory(BaseMemory):
             result = await self._memoryos.aretrieve(plan.query, **self._retrieve_kwargs(plan))
             short = result.short_term
         if short is None:
-            short = await asyncio.to_thread(self._recent_pages, cap)
+            short = await asyncio.to_thread(self._memoryos.recent_pages)
         return self._assemble(plan, short, result)
 
     def get_all(self) -> List[ChatMessage]:
@@ -384,14 +447,16 @@ class MemoryOSMemory(BaseMemory):
         :meth:`reset` (all pages for a new memory object), then the turn in progress."""
         with self._lock:
             systems = [copy_message(m) for m in self._systems]
-            pending = [copy_message(m) for m in self._pending.messages] if self._pending is not None else []
+            current = self._open
+            pending = [copy_message(m) for m in current.messages] if current is not None else []
+            pending_page = current.page_id if current is not None else None
             after = self._window_after
         out = list(systems)
         offset = 0
         while True:
             pages = self._memoryos.list_memories(limit=_PAGE_CHUNK, offset=offset)
             for page in pages:
-                if page.seq > after:
+                if page.seq > after and page.id != pending_page:
                     out.extend(page_messages(page))
             if len(pages) < _PAGE_CHUNK:
                 break
@@ -401,7 +466,7 @@ class MemoryOSMemory(BaseMemory):
     # -- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Store the turn in progress and, if this memory built its ``Memoryos``, close it."""
+        """Store what the turn in progress holds and, if this memory built its ``Memoryos``, close it."""
         self.flush_pending()
         if self._owns_memoryos:
             self._memoryos.close()

@@ -20,7 +20,7 @@ from llama_index.core.utils import get_tokenizer
 from memoryos_core import Memoryos
 
 from ._build import resolve_memoryos
-from ._convert import CONTEXT_NOTE, fence, group_turns, message_text, role_of, turn_to_page
+from ._convert import CONTEXT_NOTE, clip, fence, group_turns, message_text, role_of, turn_answer
 
 #: Smallest budget worth a retrieval when ``Memory`` asks the block to shrink.
 MIN_BLOCK_TOKENS = 48
@@ -41,7 +41,8 @@ class MemoryOSMemoryBlock(BaseMemoryBlock[str]):
     max_context_tokens: Optional[int] = Field(default=None, gt=0,
                                               description="Budget of the rendered context; default: the Memoryos setting.")
     record_visits: bool = Field(default=True, description="Whether a retrieval heats the segments it used.")
-    max_tool_output_chars: int = Field(default=2000, gt=0)
+    max_tool_output_chars: int = Field(default=1000, gt=0,
+                                       description="Tool arguments and results longer than this are clipped in the stored answer.")
 
     _memoryos: Memoryos = PrivateAttr()
     _owns_memoryos: bool = PrivateAttr(default=False)
@@ -105,11 +106,10 @@ class MemoryOSMemoryBlock(BaseMemoryBlock[str]):
         _systems, turns = group_turns(messages)  # system messages are instructions, not memories
         cfg = self._memoryos.config
         for turn in turns:
-            page = turn_to_page(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars,
-                                max_meta_bytes=cfg.max_meta_bytes)
-            if page is not None:
-                self._memoryos.add_memory(page.user_input, page.agent_response, timestamp=page.timestamp,
-                                          meta_data=page.meta)
+            user = clip(turn.user_text, cfg.max_text_chars)
+            answer = turn_answer(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars)
+            if user.strip() or answer.strip():
+                self._memoryos.add_memory(user, answer, meta_data={"source": "llamaindex"})
 
     def close(self) -> None:
         """Close the ``Memoryos`` if this block built it."""

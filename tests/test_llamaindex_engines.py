@@ -29,7 +29,8 @@ except ImportError:
 
 # LlamaIndex's workflow engine inspects agents with inspect.getmembers, which trips pydantic's
 # deprecation warnings on every run; they are not ours.
-pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect")
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning:inspect"),
+              pytest.mark.filterwarnings("ignore:is_running called from within a step:DeprecationWarning")]
 
 MEMORY_OPEN = "<memory>\n[MemoryOS]"
 ANSWER = "Your cat is called Miso."
@@ -82,7 +83,7 @@ def assert_pages_paired(memoryos: Memoryos, n_turns: int) -> None:
     pages = memoryos.list_memories()
     assert len(pages) == n_turns
     assert all(p.user_input and p.agent_response for p in pages)
-    assert pages[-1].user_input == QUESTION and "Miso" in pages[-1].agent_response
+    assert pages[-1].user_input == QUESTION and pages[-1].agent_response.startswith(ANSWER)
 
 
 # -- SimpleChatEngine ----------------------------------------------------------------------
@@ -214,11 +215,8 @@ async def test_function_agent(memory: MemoryOSMemory, memoryos: Memoryos) -> Non
         assert prompt[0].role == MessageRole.SYSTEM and prompt[0].content == "You are helpful."
         assert_fact_came_from_long_term(prompt, memoryos)
     assert_pages_paired(memoryos, N_FILLERS + 2)
-    trace = memoryos.list_memories()[-1].meta["llamaindex_tool_trace"]
-    assert [t["type"] for t in trace] == ["tool_call", "tool_result"]
-    assert trace[0]["name"] == "get_time" and trace[1]["content"] == "It is 10:00."
-    # three retrievals in the question turn (start, after the tool, after finalising) heat once
-    assert memoryos.usage.snapshot()["totals"]["embedding_calls"] > 0
+    # the tool call and its result are kept with the answer
+    assert memoryos.list_memories()[-1].agent_response == ANSWER + "\n\n[tools used]\n- get_time() -> It is 10:00."
 
 
 async def test_react_agent(memory: MemoryOSMemory, memoryos: Memoryos) -> None:

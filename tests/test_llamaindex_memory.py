@@ -51,16 +51,17 @@ def is_memory_block(m: ChatMessage) -> bool:
 
 def test_user_and_assistant_become_one_page(memory: MemoryOSMemory, memoryos: Memoryos) -> None:
     memory.put(msg(USER, "Hi, I am Bob."))
-    assert sides(memoryos) == []  # the turn is open until the answer arrives
+    assert sides(memoryos) == [("Hi, I am Bob.", "")]  # durable at once, one-sided until answered
     memory.put(msg(ASSISTANT, "Hello Bob!"))
     assert sides(memoryos) == [("Hi, I am Bob.", "Hello Bob!")]
-    assert memoryos.list_memories()[0].meta == {"source": "llamaindex"}
+    page = memoryos.list_memories()[0]
+    assert page.meta == {"source": "llamaindex"}
+    assert [h.event for h in memoryos.history(page.id)][-1] == "COMPLETE"
 
 
-def test_unanswered_user_message_is_stored_one_sided_when_the_next_arrives(memory, memoryos) -> None:
+def test_unanswered_user_message_stays_one_sided_when_the_next_arrives(memory, memoryos) -> None:
     memory.put(msg(USER, "First question?"))
     memory.put(msg(USER, "Second question?"))
-    assert sides(memoryos) == [("First question?", "")]
     memory.put(msg(ASSISTANT, "An answer."))
     assert sides(memoryos) == [("First question?", ""), ("Second question?", "An answer.")]
 
@@ -77,7 +78,28 @@ def test_assistant_message_without_user_is_a_one_sided_page(memory, memoryos) ->
     assert sides(memoryos) == [("", "Good morning! How can I help?")]
 
 
-def test_tool_calls_and_results_are_kept_in_the_page_trace(memory, memoryos) -> None:
+def test_an_open_turn_survives_a_restart(memoryos: Memoryos) -> None:
+    first = MemoryOSMemory(memoryos=memoryos)
+    first.put(msg(USER, "Are you there?"))
+    del first  # the process dies before the answer
+    retry = MemoryOSMemory(memoryos=memoryos)
+    retry.put(msg(USER, "Are you there?"))  # the app retries the same message: no duplicate page
+    assert sides(memoryos) == [("Are you there?", "")]
+    assert retry.get()[-1].content == "Are you there?"
+    later = MemoryOSMemory(memoryos=memoryos)
+    later.put(msg(ASSISTANT, "Yes, I am."))  # the answer completes the open page
+    assert sides(memoryos) == [("Are you there?", "Yes, I am.")]
+
+
+def test_an_answer_never_overwrites_another_writers_answer(memory, memoryos) -> None:
+    memory.put(msg(USER, "Who answers first?"))
+    other = MemoryOSMemory(memoryos=memoryos)
+    other.put(msg(ASSISTANT, "The other process."))  # completes the open page first
+    memory.put(msg(ASSISTANT, "This one."))  # complete_page refuses: kept as its own page
+    assert sides(memoryos) == [("Who answers first?", "The other process."), ("", "This one.")]
+
+
+def test_tool_calls_and_results_are_kept_with_the_answer(memory, memoryos) -> None:
     openai_style = {"tool_calls": [{"id": "c2", "type": "function",
                                     "function": {"name": "weather", "arguments": '{"city": "Lisbon"}'}}]}
     memory.put_messages([
@@ -86,27 +108,27 @@ def test_tool_calls_and_results_are_kept_in_the_page_trace(memory, memoryos) -> 
                                             ToolCallBlock(tool_call_id="c1", tool_name="clock", tool_kwargs={})]),
         msg(TOOL, "10:00", additional_kwargs={"tool_call_id": "c1", "name": "clock"}),
         ChatMessage(role=ASSISTANT, content="", additional_kwargs=openai_style),
-        msg(TOOL, "x" * 5000, additional_kwargs={"tool_call_id": "c2"}),
+        msg(TOOL, "sunny " * 1000, additional_kwargs={"tool_call_id": "c2"}),
+        msg(TOOL, "orphan result", additional_kwargs={"tool_call_id": "c9", "name": "radio"}),
     ])
-    assert sides(memoryos) == []  # tool calls do not close the turn
+    assert sides(memoryos) == [("What time is it, and the weather in Lisbon?", "")]  # tool calls do not close it
     memory.put(msg(ASSISTANT, "It is 10:00 and sunny in Lisbon."))
     [page] = memoryos.list_memories()
-    assert page.user_input == "What time is it, and the weather in Lisbon?"
-    assert page.agent_response == "Let me check.\nIt is 10:00 and sunny in Lisbon."
-    trace = page.meta["llamaindex_tool_trace"]
-    assert [(t["type"], t.get("name")) for t in trace] == [
-        ("tool_call", "clock"), ("tool_result", "clock"), ("tool_call", "weather"), ("tool_result", None)]
-    assert trace[2]["arguments"] == '{"city": "Lisbon"}'
-    long_result = trace[3]["content"]
-    assert len(long_result) <= memory.max_tool_output_chars and long_result.endswith("characters truncated]")
+    answer, tools = page.agent_response.split("\n\n[tools used]\n")
+    assert answer == "Let me check.\nIt is 10:00 and sunny in Lisbon."
+    clock, weather, radio = tools.split("\n")
+    assert clock == "- clock() -> 10:00"
+    assert weather.startswith('- weather({"city": "Lisbon"}) -> sunny sunny') and weather.endswith("characters truncated]")
+    assert len(weather) < memory.max_tool_output_chars + 100
+    assert radio == "- radio result -> orphan result"
 
 
-def test_turn_with_only_tool_activity_is_kept_as_text(memory, memoryos) -> None:
+def test_turn_with_only_tool_activity_is_kept(memory, memoryos) -> None:
     memory.put(ChatMessage(role=ASSISTANT, blocks=[ToolCallBlock(tool_call_id="c", tool_name="ping", tool_kwargs={"n": 1})]))
     memory.put(msg(TOOL, "pong", additional_kwargs={"tool_call_id": "c"}))
-    memory.flush_pending()
-    [(user, agent)] = sides(memoryos)
-    assert user == "" and agent == '[tool call] ping({"n": 1})\n[tool result] pong'
+    assert sides(memoryos) == []
+    memory.flush_pending()  # e.g. the agent stopped before answering
+    assert sides(memoryos) == [("", '[tools used]\n- ping({"n": 1}) -> pong')]
 
 
 def test_system_messages_are_held_first_and_never_stored(memory, memoryos) -> None:
@@ -118,12 +140,14 @@ def test_system_messages_are_held_first_and_never_stored(memory, memoryos) -> No
     assert memory.get_all()[0].content == "You are terse."
 
 
-def test_open_turn_is_stored_by_flush_reset_set_and_close(memoryos: Memoryos) -> None:
-    for finish in ("flush_pending", "reset", "set", "close"):
+def test_tool_results_without_an_answer_are_stored_by_reset_set_and_close(memoryos: Memoryos) -> None:
+    for finish in ("reset", "set", "close"):
         memory = MemoryOSMemory(memoryos=memoryos)
-        memory.put(msg(USER, f"unanswered before {finish}"))
+        memory.put(msg(USER, f"before {finish}"))
+        memory.put(msg(TOOL, "partial result", additional_kwargs={"name": "search"}))
         getattr(memory, finish)(*([[]] if finish == "set" else []))
-    assert [u for u, _ in sides(memoryos)] == [f"unanswered before {f}" for f in ("flush_pending", "reset", "set", "close")]
+    assert sides(memoryos) == [(f"before {f}", "[tools used]\n- search result -> partial result")
+                               for f in ("reset", "set", "close")]
     assert not memoryos._closed  # a memory given a Memoryos does not close it
 
 
@@ -144,9 +168,9 @@ def test_get_layout_context_then_window_then_turn_in_progress(memory, memoryos) 
     out = memory.get()
     assert is_memory_block(out[0]) and out[0].role == USER
     assert FACT in out[0].content and "Recent conversation" not in out[0].content  # the window is not repeated
-    window = out[1:-1]
-    assert [m.role for m in window] == [USER, ASSISTANT] * 10
-    assert window[0].content == "Filler question number 1 about rivers"
+    window = out[1:-1]  # the short-term window is the 10 newest pages, the question's own page included
+    assert [m.role for m in window] == [USER, ASSISTANT] * 9
+    assert window[0].content == "Filler question number 2 about rivers"
     assert out[-1].role == USER and out[-1].content == QUESTION
 
 
@@ -228,7 +252,7 @@ def test_set_loads_history_once_and_keeps_the_open_turn(memory, memoryos) -> Non
     history = [msg(SYSTEM, "Be kind."), *turn("a1", "b1"), *turn("a2", "b2"), msg(USER, "a3")]
     memory.set(history)
     memory.set(history)  # an app handing the same history back on every call
-    assert sides(memoryos) == [("a1", "b1"), ("a2", "b2")]
+    assert sides(memoryos) == [("a1", "b1"), ("a2", "b2"), ("a3", "")]
     assert [m.content for m in memory.get()] == ["Be kind.", "a1", "b1", "a2", "b2", "a3"]
     memory.put(msg(ASSISTANT, "b3"))
     memory.set([*history, msg(ASSISTANT, "b3"), *turn("a4", "b4")])  # the history grew
@@ -257,7 +281,7 @@ def test_reset_starts_a_new_conversation_but_keeps_long_term_memory(memory, memo
     out = memory.get()
     assert is_memory_block(out[0]) and FACT in out[0].content  # earlier pages: reference data now
     assert out[1:] == [msg(USER, QUESTION)]
-    assert len(sides(memoryos)) == 2  # nothing was deleted
+    assert sides(memoryos)[:2] == [(FACT, "Noted."), ("Unrelated chat about rivers", "ok")]  # nothing deleted
 
 
 def test_get_all_lists_every_page_then_the_open_turn(memory, memoryos) -> None:
@@ -267,7 +291,25 @@ def test_get_all_lists_every_page_then_the_open_turn(memory, memoryos) -> None:
     every = memory.get_all()
     assert len(every) == 51 and every[0].content == "q0" and every[-1].content == "open"
     fresh = MemoryOSMemory(memoryos=memoryos)  # another process / request: same durable history
-    assert [m.content for m in fresh.get_all()] == [m.content for m in every[:-1]]
+    assert [m.content for m in fresh.get_all()] == [m.content for m in every]
+
+
+def test_background_mode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With the default background worker, pages are embedded lazily and retrieval still reads its writes."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    memoryos = Memoryos(user_id="gail", data_storage_path=tmp_path / "bg", embedder=HashingEmbedder(1024))
+    assert memoryos.background
+    memory = MemoryOSMemory(memoryos=memoryos)
+    memory.put_messages(turn(FACT, "Noted."))
+    for i in range(18):
+        memory.put_messages(turn(f"Filler {i} about rivers", "ok"))
+    memory.put(msg(USER, QUESTION))
+    out = memory.get()
+    assert FACT in out[0].content and out[-1].content == QUESTION
+    memory.close()
+    assert memoryos.flush(30)
+    assert memoryos.stats()["tiers"]["mid_term"] > 0  # the worker consolidated in the background
+    memoryos.close()
 
 
 # -- async and construction ----------------------------------------------------------------
