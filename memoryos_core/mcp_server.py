@@ -35,11 +35,11 @@ from typing import Annotated, Any, Callable, Iterator, Literal, Optional
 from pydantic import Field
 
 from .config import MemoryConfig
-from .errors import MemoryOSError
+from .errors import InvalidInputError, MemoryOSError
 from .memory import Memoryos
 from .types import Fact, Page, Profile, ScoredFact, ScoredPage
 from .usage import UsageTracker
-from .validation import check_id, check_text
+from .validation import check_id
 
 log = logging.getLogger("memoryos.mcp")
 
@@ -613,7 +613,8 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
     """
     from mcp.server.mcpserver import MCPServer
     from mcp.server.mcpserver.exceptions import ResourceError, ToolError
-    from mcp_types import ToolAnnotations
+    from mcp.shared.exceptions import MCPError
+    from mcp_types import INVALID_PARAMS, ToolAnnotations
 
     import anyio
 
@@ -808,6 +809,8 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
     def resource_errors(func: Callable[[], Any]) -> Any:
         try:
             return func()
+        except InvalidInputError as exc:  # a bad id in the URI: the caller's mistake
+            raise MCPError(code=INVALID_PARAMS, message=str(exc)) from exc
         except MemoryOSError as exc:
             raise ResourceError(str(exc)) from exc
 

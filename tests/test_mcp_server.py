@@ -25,7 +25,7 @@ import pytest
 
 pytest.importorskip("mcp")
 
-from mcp import Client, StdioServerParameters  # noqa: E402
+from mcp import Client, MCPError, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
 from memoryos_core import HashingEmbedder, SQLiteStore  # noqa: E402
@@ -211,6 +211,10 @@ async def exercise(client: Client) -> None:
     assert alice_profile["user_id"] == "alice" and "user_knowledge" in alice_profile
     bob_profile = await read_json(client, "memoryos://profile/bob")
     assert "cardamom" not in json.dumps(bob_profile).lower()
+    with pytest.raises(MCPError, match="user_id") as bad:
+        await client.read_resource("memoryos://profile/-bad-id")
+    assert bad.value.error.code == -32602  # invalid params
+    assert (await call(client, "list_memories", user_id="bob"))["total"] == 1  # still serving
 
 
 # -- over stdio ---------------------------------------------------------------------------------
