@@ -91,9 +91,26 @@ def closes_turn(message: ChatMessage) -> bool:
     return role_of(message) == "assistant" and not tool_calls_of(message)
 
 
+def _is_context_block(block: Any) -> bool:
+    return isinstance(block, TextBlock) and block.text.startswith("<memory>\n" + CONTEXT_MARKER)
+
+
 def is_context_message(message: ChatMessage) -> bool:
     """True for the memory-context message :class:`MemoryOSMemory` itself puts into ``get()`` results."""
-    return role_of(message) == "user" and message_text(message).startswith("<memory>\n" + CONTEXT_MARKER)
+    return (role_of(message) == "user" and bool(message.blocks)
+            and all(_is_context_block(b) for b in message.blocks))
+
+
+def strip_context(message: ChatMessage) -> ChatMessage:
+    """``message`` without a memory-context block prepended by ``get()`` (see ``separate_context_message``)."""
+    if role_of(message) != "user" or not message.blocks or not _is_context_block(message.blocks[0]):
+        return message
+    return message.model_copy(update={"blocks": [b for b in message.blocks if not _is_context_block(b)]})
+
+
+def prepend_context(message: ChatMessage, context: ChatMessage) -> ChatMessage:
+    """``message`` with the memory-context block as its first content block."""
+    return message.model_copy(update={"blocks": [*context.blocks, *message.blocks]})
 
 
 def copy_message(message: ChatMessage) -> ChatMessage:
@@ -157,7 +174,7 @@ def group_turns(messages: Iterable[ChatMessage]) -> tuple[list[ChatMessage], lis
         if is_context_message(message):
             continue
         if role == "user":
-            current = Turn(user=message)
+            current = Turn(user=strip_context(message))
             turns.append(current)
             continue
         if current is None or (current.responses and closes_turn(current.responses[-1])):

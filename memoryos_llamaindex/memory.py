@@ -37,7 +37,9 @@ from ._convert import (
     is_context_message,
     message_text,
     page_messages,
+    prepend_context,
     role_of,
+    strip_context,
     turn_answer,
     turn_is_closed,
 )
@@ -116,6 +118,10 @@ class MemoryOSMemory(BaseMemory):
                                  description="Largest share of the available budget the long-term context may use.")
     max_tool_output_chars: int = Field(default=1000, gt=0,
                                        description="Tool arguments and results longer than this are clipped in the stored answer.")
+    separate_context_message: bool = Field(
+        default=True,
+        description="True: the memory context is its own user message. False: it is prepended (as a first "
+                    "content block) to the next user message, for providers that require strictly alternating roles.")
     tokenizer_fn: Callable[[str], List] = Field(default_factory=get_tokenizer, exclude=True)
 
     _memoryos: Memoryos = PrivateAttr()
@@ -196,6 +202,7 @@ class MemoryOSMemory(BaseMemory):
             return
         if is_context_message(message):  # our own context handed back: not conversation
             return
+        message = strip_context(message)
         if role == "user":
             self._put_user(message)
             return
@@ -391,16 +398,18 @@ class MemoryOSMemory(BaseMemory):
             chosen.append((page, msgs))
             used += cost
         chosen.reverse()
-        out = list(plan.systems)
+        conversation = [m for _, msgs in chosen for m in msgs] + plan.pending
         if context.strip():
             shown = {p.id for p, _ in chosen} | ({plan.pending_page} if plan.pending_page else set())
             context = drop_recent_pages(context, short, shown)
-            if context.strip():
-                out.append(context_message(context))
-        for _, msgs in chosen:
-            out.extend(msgs)
-        out.extend(plan.pending)
-        return out
+        if context.strip():
+            block = context_message(context)
+            first_user = next((i for i, m in enumerate(conversation) if role_of(m) == "user"), None)
+            if self.separate_context_message or first_user is None:
+                conversation.insert(0, block)
+            else:
+                conversation[first_user] = prepend_context(conversation[first_user], block)
+        return list(plan.systems) + conversation
 
     def _retrieve_kwargs(self, plan: _Plan) -> dict[str, Any]:
         return {"max_context_tokens": plan.context_budget, "record_visits": plan.record_visits}

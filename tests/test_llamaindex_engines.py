@@ -104,6 +104,20 @@ def test_simple_chat_engine_sync(memory: MemoryOSMemory, memoryos: Memoryos) -> 
     assert engine.chat_history[-1].content == ANSWER
 
 
+def test_simple_chat_engine_alternating_roles(memoryos: Memoryos) -> None:
+    """separate_context_message=False: the block rides on the first user message, roles alternate."""
+    llm = RecordingLLM()
+    memory = MemoryOSMemory(memoryos=memoryos, separate_context_message=False)
+    engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory, system_prompt="You are a friendly assistant.")
+    assert drive_sync(lambda msg: engine.chat(msg)) == ANSWER
+    prompt = llm.chats[-1]
+    roles = [m.role for m in prompt]
+    assert roles[0] == MessageRole.SYSTEM and roles[1:] == [MessageRole.USER, MessageRole.ASSISTANT] * 9 + [MessageRole.USER]
+    assert prompt[1].blocks[0].text.startswith(MEMORY_OPEN) and FACT in prompt[1].blocks[0].text
+    assert "Miso" not in prompt[0].content
+    assert_pages_paired(memoryos, N_FILLERS + 2)
+
+
 async def test_simple_chat_engine_async(memory: MemoryOSMemory, memoryos: Memoryos) -> None:
     llm = RecordingLLM()
     engine = SimpleChatEngine.from_defaults(llm=llm, memory=memory)

@@ -174,6 +174,29 @@ def test_get_layout_context_then_window_then_turn_in_progress(memory, memoryos) 
     assert out[-1].role == USER and out[-1].content == QUESTION
 
 
+def test_context_can_be_prepended_for_strictly_alternating_providers(memoryos: Memoryos) -> None:
+    memory = MemoryOSMemory(memoryos=memoryos, separate_context_message=False)
+    memory.put_messages(turn(FACT, "Noted."))
+    for i in range(11):
+        memory.put_messages(turn(f"Filler question number {i} about rivers", f"Filler answer {i}"))
+    memory.put(msg(USER, QUESTION))
+    out = memory.get()
+    roles = [m.role for m in out]
+    assert roles == [USER, ASSISTANT] * 9 + [USER]  # strictly alternating, nothing extra
+    first = out[0]
+    assert len(first.blocks) == 2 and first.blocks[0].text.startswith("<memory>\n[MemoryOS]")
+    assert FACT in first.blocks[0].text and first.blocks[1].text == "Filler question number 2 about rivers"
+    before = sides(memoryos)
+    memory.set(out)  # handing get() back: the block is recognised and never stored
+    memory.put(msg(ASSISTANT, "Miso."))
+    assert sides(memoryos) == [*before[:-1], (QUESTION, "Miso.")]
+    # with an empty window the block is prepended to the message in progress
+    memory.reset()
+    memory.put(msg(USER, QUESTION))
+    [only] = memory.get()
+    assert only.blocks[0].text.startswith("<memory>\n[MemoryOS]") and only.blocks[-1].text == QUESTION
+
+
 def test_get_hands_out_copies(memory, memoryos) -> None:
     memory.put(msg(USER, "original text"))
     out = memory.get()
