@@ -2,8 +2,8 @@
 
 A MemoryOS *page* is one exchange: what the user said and what the assistant answered. LlamaIndex
 hands memory a stream of messages (user, assistant, tool, system); these helpers group that stream
-into turns, render a turn as a page (text sides plus a tool trace kept in the page metadata), and
-render pages and retrieval results back into messages.
+into turns, render a turn's answer (what the assistant said plus a record of the tools it used),
+and render pages and the retrieved context back into messages.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, ToolCallBlock
 
-from memoryos_core.types import Page, RetrievalResult
+from memoryos_core.types import Page
 from memoryos_core.validation import format_timestamp
 
 #: First line of every memory-context message this package produces (also how we recognise one).
@@ -124,7 +124,6 @@ class Turn:
 
     user: ChatMessage | None = None
     responses: list[ChatMessage] = field(default_factory=list)
-    started_at: float | None = None
 
     @property
     def messages(self) -> list[ChatMessage]:
@@ -297,7 +296,3 @@ def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
-
-
-def result_has_content(result: RetrievalResult) -> bool:
-    return bool(result.context.strip())
