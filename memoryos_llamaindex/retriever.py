@@ -16,10 +16,11 @@ from ._convert import iso
 
 _TIER_NAMES = {"short": "short_term", "mid": "mid_term", "archived": "archived"}
 #: Metadata the LLM does not need to read (ids and scores); tier and timestamp stay visible.
-_HIDDEN_FROM_LLM = ["memory_id", "score", "segment_id", "kind", "source", "user_id"]
+_HIDDEN_FROM_LLM = ["memory_id", "score", "segment_id", "segment_summary", "kind", "source", "user_id"]
 
 
-def _page_node(page: Page, score: float | None, segment_id: str | None, origin: str, user_id: str) -> NodeWithScore:
+def _page_node(page: Page, score: float | None, segment_id: str | None, origin: str, user_id: str,
+               segment_summary: str | None = None) -> NodeWithScore:
     metadata = {
         "tier": _TIER_NAMES.get(page.tier, page.tier),
         "kind": "page",
@@ -30,6 +31,8 @@ def _page_node(page: Page, score: float | None, segment_id: str | None, origin: 
         "segment_id": segment_id,
         "user_id": user_id,
     }
+    if segment_summary:
+        metadata["segment_summary"] = segment_summary
     node = TextNode(id_=page.id, text=page.text, metadata=metadata,
                     excluded_llm_metadata_keys=list(_HIDDEN_FROM_LLM), excluded_embed_metadata_keys=list(metadata))
     return NodeWithScore(node=node, score=score)
@@ -59,7 +62,8 @@ def result_to_nodes(result: RetrievalResult, *, user_id: str, include_short_term
     profile, then the recent short-term pages in conversation order. The profile and recent pages
     are not similarity-ranked and carry ``score=None``.
     """
-    scored: list[NodeWithScore] = [_page_node(sp.page, sp.score, sp.segment_id, "relevant", user_id)
+    scored: list[NodeWithScore] = [_page_node(sp.page, sp.score, sp.segment_id, "relevant", user_id,
+                                              getattr(sp, "segment_summary", None))
                                    for sp in result.mid_term]
     if include_knowledge:
         scored += [_fact_node(sf, user_id) for sf in result.user_knowledge + result.assistant_knowledge]
