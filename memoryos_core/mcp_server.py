@@ -37,6 +37,7 @@ from pydantic import Field
 from .config import MemoryConfig
 from .errors import InvalidInputError, MemoryOSError
 from .memory import Memoryos
+from .storage.postgres import is_dsn
 from .types import Fact, Page, Profile, ScoredFact, ScoredPage
 from .usage import UsageTracker
 from .validation import check_id
@@ -200,7 +201,8 @@ def read_config_file(path: str | os.PathLike[str]) -> dict[str, Any]:
             continue
         out[key] = value
     # A relative storage path is relative to the config file: MCP clients start servers in arbitrary folders.
-    if isinstance(out.get("data_storage_path"), str) and not Path(out["data_storage_path"]).expanduser().is_absolute():
+    location = out.get("data_storage_path")
+    if isinstance(location, str) and not is_dsn(location) and not Path(location).expanduser().is_absolute():
         out["data_storage_path"] = str(file.resolve().parent / out["data_storage_path"])
     return out
 
@@ -265,7 +267,8 @@ def validate_settings(settings: ServerSettings) -> None:
         raise ConfigError(f"log_level must be one of {', '.join(LOG_LEVELS)}")
     if not settings.data_storage_path.strip():
         raise ConfigError("data_storage_path must not be empty")
-    settings.data_storage_path = str(Path(settings.data_storage_path).expanduser())
+    if not is_dsn(settings.data_storage_path):  # a postgresql:// DSN is passed through untouched
+        settings.data_storage_path = str(Path(settings.data_storage_path).expanduser())
 
 
 # -- the memories of many users ------------------------------------------------------------------
@@ -308,9 +311,9 @@ class MemoryRegistry:
 
     def _shared_store(self) -> Any:
         if self._store is None:
-            from .storage import SQLiteStore
+            from .storage import open_store
 
-            self._store = SQLiteStore(Path(self.settings.data_storage_path))
+            self._store = open_store(self.settings.data_storage_path)  # a folder or a postgresql:// DSN
         return self._store
 
     def _create(self, key: tuple[str, str]) -> Memoryos:
@@ -549,25 +552,10 @@ def fact_item(fact: Fact, score: Optional[float] = None) -> dict[str, Any]:
     return item
 
 
-def segment_summaries(memory: Memoryos, segment_ids: set[str]) -> dict[str, str]:
-    """Summaries of the given segments (the original's ``meta_info``), through the store's public API."""
-    if not segment_ids:
-        return {}
-    try:
-        scope_id = memory.store.scope(memory.user_id, memory.assistant_id, create=False)
-        if scope_id is None:
-            return {}
-        rows = memory.store.list_segments(scope_id, memory.heat, include_archived=True)
-    except Exception:  # a summary is a nicety: never fail a retrieval for it
-        log.debug("segment summaries unavailable", exc_info=True)
-        return {}
-    return {r.segment.id: r.segment.summary for r in rows if r.segment.id in segment_ids}
-
-
-def retrieved_page_item(sp: ScoredPage, summaries: dict[str, str]) -> dict[str, Any]:
+def retrieved_page_item(sp: ScoredPage) -> dict[str, Any]:
     page = sp.page
     return {"user_input": page.user_input, "agent_response": page.agent_response,
-            "timestamp": format_ts(page.timestamp), "meta_info": summaries.get(sp.segment_id or "", ""),
+            "timestamp": format_ts(page.timestamp), "meta_info": sp.segment_summary or "",
             "id": page.id, "score": round(float(sp.score), 4), "tier": page.tier, "segment_id": sp.segment_id,
             "meta_data": jsonable(page.meta)}
 
@@ -697,7 +685,6 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
             top_k = max(max_results, memory.config.retrieval_queue_capacity)
             result = memory.retrieve(query, top_k=top_k)
             pages = result.mid_term
-            summaries = segment_summaries(memory, {sp.segment_id for sp in pages[:max_results] if sp.segment_id})
             short = [{"user_input": p.user_input, "agent_response": p.agent_response,
                       "timestamp": format_ts(p.timestamp), "id": p.id, "meta_data": jsonable(p.meta)}
                      for p in result.short_term]
@@ -711,7 +698,7 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
                 "user_profile_fields": jsonable(result.profile.fields),
                 "short_term_memory": short,
                 "short_term_count": len(short),
-                "retrieved_pages": [retrieved_page_item(sp, summaries) for sp in pages[:max_results]],
+                "retrieved_pages": [retrieved_page_item(sp) for sp in pages[:max_results]],
                 "retrieved_user_knowledge": scored_fact_items(result.user_knowledge, max_results),
                 "retrieved_assistant_knowledge": scored_fact_items(result.assistant_knowledge, max_results),
                 "total_pages_found": len(pages),

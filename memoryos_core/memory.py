@@ -415,16 +415,18 @@ class Memoryos:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def close(self, *, flush: bool = True, timeout: float = 30.0) -> None:
-        """Finish due work (bounded by ``timeout``), stop the worker and close the store. Pending jobs stay durable."""
+    def close(self, *, flush: bool = True, timeout: float = 30.0) -> bool:
+        """Finish due work (bounded by ``timeout``), stop the worker and close the store. Pending jobs
+        stay durable. Returns False if the worker was still busy (the store is then left open)."""
         if self._closed:
-            return
+            return True
         if flush:
             self.flush(timeout)
-        self._runner.stop()
-        if self._owns_store:
+        stopped = self._runner.stop()
+        if self._owns_store and stopped:
             self.store.close()
         self._closed = True
+        return stopped
 
     def __enter__(self) -> "Memoryos":
         return self

@@ -106,8 +106,11 @@ class Retriever:
         candidates.sort(reverse=True)
         winners = candidates[:top_k]
         rows = {r.rid: r for r in self.store.pages_by_rids(scope_id, [c[2] for c in winners])}
-        return [(ScoredPage(page=rows[rid].page, score=score, segment_id=rows[rid].page.segment_id, segment_score=s_score),
-                 seg) for score, s_score, rid, seg in winners if rid in rows and rows[rid].page.tier != "archived"]
+        missing_segments = [seg for *_, seg in winners if seg is not None and seg not in seg_rows]
+        seg_rows.update({r.rid: r for r in self.store.segments_by_rids(scope_id, missing_segments)})
+        return [(ScoredPage(page=rows[rid].page, score=score, segment_id=rows[rid].page.segment_id, segment_score=s_score,
+                            segment_summary=seg_rows[seg].segment.summary if seg in seg_rows else None), seg)
+                for score, s_score, rid, seg in winners if rid in rows and rows[rid].page.tier != "archived"]
 
     def _facts(self, scope_id: int, table: Any, qvec: np.ndarray) -> list[ScoredFact]:
         hits = self.indexes.search(scope_id, table, qvec, self.config.knowledge_top_k)

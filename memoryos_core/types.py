@@ -120,6 +120,8 @@ class ScoredPage:
     score: float
     segment_id: str | None
     segment_score: float
+    #: The topic summary of the page's segment (the original's ``meta_info``).
+    segment_summary: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.page.to_dict(), "score": self.score, "segment_score": self.segment_score}

@@ -107,9 +107,10 @@ class JobRunner:
                 self._wake.clear()
                 try:
                     self.run_due()
+                    delay = self._next_due()
                 except Exception:  # store trouble: keep the thread alive, try again shortly
                     log.exception("worker step failed")
-                delay = self._next_due()
+                    delay = 1.0
                 if delay is None:
                     with self._lock:
                         if not self._wake.is_set():
@@ -132,10 +133,13 @@ class JobRunner:
     def wait_idle(self, timeout: float | None) -> bool:
         return self._idle.wait(timeout)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop the thread; True once it has ended (its job, if any, is finished or released)."""
         with self._lock:
             self._stop = True
             self._wake.set()
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
+            return not thread.is_alive()
+        return True
