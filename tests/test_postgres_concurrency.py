@@ -84,20 +84,23 @@ def test_vector_numbers_are_taken_under_the_scope_row_lock(stores: Any) -> None:
     assert rids.tolist() == [rid] and top == reserved + 1
 
 
-class SlowCommitStore(PostgresStore):
-    """Dawdles between reserving vector numbers and committing, to widen any ordering gap."""
-
-    def _maybe_enqueue_consolidation(self, conn: Any, scope_id: int, capacity: int, batch: int) -> bool:
-        time.sleep(random.random() * 0.004)
-        return super()._maybe_enqueue_consolidation(conn, scope_id, capacity, batch)
+SLOW_INSERTS = """
+CREATE FUNCTION slow_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_sleep(random() * 0.004); RETURN NEW; END $$;
+CREATE TRIGGER slow_pages BEFORE INSERT ON pages FOR EACH ROW EXECUTE FUNCTION slow_insert();
+"""
 
 
 def test_incremental_readers_never_miss_a_vector(pg_dsn: str, stores: Any) -> None:
     """A reader pulling ``vectors_since(cursor)`` while four writers commit must, with one last pull
     from its own cursor, hold every vector: had a vector committed with a number below a cursor
     already passed, it would be lost to that reader for good (and to IndexCache likewise)."""
-    writers = [SlowCommitStore(pg_dsn, max_size=1) for _ in range(4)]
     reader = stores()
+    import psycopg
+
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:  # dawdle inside each add, after its vec_seq is taken
+        conn.execute(SLOW_INSERTS)
+    writers = [PostgresStore(pg_dsn, max_size=1) for _ in range(4)]
     sid = reader.scope("u", "a")
     stop = threading.Event()
     seen: set[int] = set()
@@ -234,7 +237,7 @@ def test_first_opens_race_and_migrate_once(pg_server: Any) -> None:
         import psycopg
 
         with psycopg.connect(dsn) as conn:
-            assert conn.execute("SELECT version FROM schema_migrations").fetchall() == [(1,)]
+            assert conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [(1,), (2,)]
     finally:
         pg_server.execute(f"DROP SCHEMA {name} CASCADE")
 

@@ -69,10 +69,76 @@ except ImportError:  # pragma: no cover - exercised only without the extra
 
 _SCHEMA = Path(__file__).with_name("schema_postgres.sql")
 
+#: Migration 2: the two most frequent writes as server-side functions. Each takes the scope row
+#: lock as its first statement (a VOLATILE function takes a fresh snapshot per statement, so what
+#: follows sees every transaction committed before the lock was granted) and runs as one
+#: autocommit statement: the lock is held for the server's work only, never across a network
+#: round trip or a client-side pause. ``memoryos_add_page`` is idempotent by page id, so a call
+#: lost with its connection can be retried safely.
+_FUNCTIONS_V2 = (
+    """
+    CREATE OR REPLACE FUNCTION memoryos_add_page(
+        p_scope BIGINT, p_id TEXT, p_user_input TEXT, p_agent_response TEXT, p_ts DOUBLE PRECISION,
+        p_created DOUBLE PRECISION, p_meta TEXT, p_tokens INTEGER, p_embedding BYTEA, p_capacity INTEGER,
+        p_batch INTEGER, OUT o_seq BIGINT, OUT o_enqueued BOOLEAN)
+    LANGUAGE plpgsql VOLATILE AS $fn$
+    DECLARE
+        v_counter BIGINT;
+        v_short BIGINT;
+    BEGIN
+        PERFORM 1 FROM scopes WHERE id = p_scope FOR NO KEY UPDATE;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'memoryos scope % does not exist', p_scope USING ERRCODE = 'P0002';
+        END IF;
+        SELECT seq INTO o_seq FROM pages WHERE id = p_id;
+        IF FOUND THEN  -- a retried call whose first attempt committed
+            o_enqueued := FALSE;
+            RETURN;
+        END IF;
+        UPDATE scopes SET next_seq = next_seq + 1, clock = GREATEST(clock, p_ts),
+               vec_counter = vec_counter + CASE WHEN p_embedding IS NULL THEN 0 ELSE 1 END
+         WHERE id = p_scope RETURNING next_seq, vec_counter INTO o_seq, v_counter;
+        INSERT INTO pages (id, scope_id, seq, user_input, agent_response, ts, created_at, meta, tokens, embedding,
+                           vec_seq)
+        VALUES (p_id, p_scope, o_seq, p_user_input, p_agent_response, p_ts, p_created, p_meta, p_tokens, p_embedding,
+                CASE WHEN p_embedding IS NULL THEN NULL ELSE v_counter END);
+        SELECT COUNT(*) INTO v_short FROM pages WHERE scope_id = p_scope AND tier = 'short';
+        o_enqueued := FALSE;
+        IF v_short - p_capacity >= p_batch THEN
+            INSERT INTO jobs (scope_id, kind, status, created_at, updated_at)
+            VALUES (p_scope, 'consolidate', 'pending', p_created, p_created) ON CONFLICT DO NOTHING;
+            o_enqueued := FOUND;
+        END IF;
+    END
+    $fn$
+    """,
+    """
+    CREATE OR REPLACE FUNCTION memoryos_set_page_embeddings(p_scope BIGINT, p_rids BIGINT[], p_vectors BYTEA[])
+    RETURNS INTEGER LANGUAGE plpgsql VOLATILE AS $fn$
+    DECLARE
+        v_last BIGINT;
+        v_count INTEGER;
+    BEGIN
+        UPDATE scopes SET vec_counter = vec_counter + cardinality(p_rids) WHERE id = p_scope
+        RETURNING vec_counter INTO v_last;
+        IF NOT FOUND THEN
+            RAISE EXCEPTION 'memoryos scope % does not exist', p_scope USING ERRCODE = 'P0002';
+        END IF;
+        UPDATE pages p SET embedding = v.vector, vec_seq = v_last - cardinality(p_rids) + v.n
+          FROM unnest(p_rids, p_vectors) WITH ORDINALITY AS v(rid, vector, n)
+         WHERE p.rid = v.rid AND p.scope_id = p_scope AND p.embedding IS NULL;
+        GET DIAGNOSTICS v_count = ROW_COUNT;
+        RETURN v_count;
+    END
+    $fn$
+    """,
+)
+
 #: The schema's history, oldest first. Add a step (never edit an applied one) to change the schema;
 #: each runs in one transaction with the row that records it in ``schema_migrations``.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", lambda: split_sql(_SCHEMA.read_text())),
+    Migration(2, "server-side add_page and set_page_embeddings", lambda: _FUNCTIONS_V2),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 #: pg_advisory_xact_lock key serialising concurrent migrations of one database ("MEMO").
@@ -223,7 +289,8 @@ class PostgresStore:
                 return
 
     def _autocommit(self, work: Callable[[Any], Any]) -> Any:
-        """Run ``work(conn)``: reads, one statement per transaction; retried on a dead connection."""
+        """Run ``work(conn)`` in autocommit mode (one statement, one transaction): reads and idempotent
+        writes only, as it is retried on another connection when the first one turns out dead."""
         for attempt in range(self._pool.max_size + 1):
             with self._conn() as conn:
                 try:
@@ -233,6 +300,15 @@ class PostgresStore:
                         continue
                     raise
         raise AssertionError("unreachable")
+
+    def _call(self, sql: str, params: Sequence[Any]) -> Any:
+        """One idempotent write as one autocommit statement (a server-side function); its row."""
+        try:
+            return self._autocommit(lambda conn: conn.execute(sql, params).fetchone())
+        except psycopg.Error as exc:
+            if getattr(exc, "sqlstate", None) == "P0002":
+                raise StoreError(_DELETED) from exc
+            raise
 
     def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self._autocommit(lambda conn: conn.execute(sql, params).fetchone())
@@ -323,22 +399,10 @@ class PostgresStore:
         _require_no_nul(user_input, agent_response)
         page_id = new_id("pg")
         now = time.time()
-        with self._write() as conn:
-            # One statement takes the scope lock, the page's sequence number and (if embedded) its vec_seq.
-            row = conn.execute(
-                "UPDATE scopes SET next_seq = next_seq + 1, clock = GREATEST(clock, %s), vec_counter = vec_counter + %s"
-                " WHERE id = %s RETURNING next_seq, vec_counter",
-                (timestamp, 0 if embedding is None else 1, scope_id)).fetchone()
-            if row is None:
-                raise StoreError(_DELETED)
-            seq, vec_seq = row[0], (row[1] if embedding is not None else None)
-            conn.execute(
-                "INSERT INTO pages (id, scope_id, seq, user_input, agent_response, ts, created_at, meta, tokens, embedding,"
-                " vec_seq) VALUES (%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)",
-                (page_id, scope_id, seq, user_input, agent_response, timestamp, now,
-                 json.dumps(meta, ensure_ascii=False), tokens,
-                 vec_to_blob(embedding) if embedding is not None else None, vec_seq))
-            enqueued = self._maybe_enqueue_consolidation(conn, scope_id, short_term_capacity, batch_size)
+        seq, enqueued = self._call(
+            "SELECT o_seq, o_enqueued FROM memoryos_add_page(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (scope_id, page_id, user_input, agent_response, timestamp, now, json.dumps(meta, ensure_ascii=False), tokens,
+             vec_to_blob(embedding) if embedding is not None else None, short_term_capacity, batch_size))
         page = Page(id=page_id, user_input=user_input, agent_response=agent_response, timestamp=timestamp,
                     tier="short", segment_id=None, meta=meta, created_at=now, seq=seq)
         return page, enqueued
@@ -357,12 +421,8 @@ class PostgresStore:
     def set_page_embeddings(self, scope_id: int, items: Sequence[tuple[int, np.ndarray]]) -> None:
         if not items:
             return
-        with self._write() as conn:
-            first = self._next_vec_seq(conn, scope_id, len(items))
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "UPDATE pages SET embedding = %s, vec_seq = %s WHERE rid = %s AND scope_id = %s AND embedding IS NULL",
-                    [(vec_to_blob(v), first + i, rid, scope_id) for i, (rid, v) in enumerate(items)])
+        self._call("SELECT memoryos_set_page_embeddings(%s, %s::bigint[], %s::bytea[])",
+                   (scope_id, [int(rid) for rid, _ in items], [vec_to_blob(v) for _, v in items]))
 
     @staticmethod
     def _page_rows(conn: Any, where: str, params: Sequence[Any], *, order: str = "p.rid", limit: bool = False,
@@ -416,17 +476,26 @@ class PostgresStore:
         rows = self._pages(where, (*params, limit, offset), order="p.seq", limit=True)
         return [r.page for r in rows]
 
+    @staticmethod
+    def _locate_page(conn: Any, scope_id: int, page_id: str) -> tuple[Any, ...]:
+        """(rid, user_input, agent_response, embedding, segment_rid) of a page of this scope."""
+        row = conn.execute(
+            "SELECT rid, user_input, agent_response, embedding, segment_rid FROM pages WHERE scope_id = %s AND id = %s",
+            (scope_id, page_id)).fetchone()
+        if row is None:
+            raise NotFoundError(f"no memory with id {page_id!r} for this user")
+        return tuple(row)
+
     def update_page(self, scope_id: int, page_id: str, *, user_input: str, agent_response: str, tokens: int,
-                    embedding: np.ndarray) -> Page:
+                    embedding: np.ndarray, only_if_unanswered: bool = False) -> Page:
+        """Rewrite a page and its vector (and its segment's share); ``only_if_unanswered`` makes it
+        an atomic completion of a one-sided page (ConflictError if it already has a response)."""
         _require_no_nul(user_input, agent_response)
         with self._write() as conn:
             self._lock_scope(conn, scope_id)
-            row = conn.execute(
-                "SELECT rid, user_input, agent_response, embedding, segment_rid FROM pages WHERE scope_id = %s AND id = %s",
-                (scope_id, page_id)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no memory with id {page_id!r} for this user")
-            rid, old_in, old_out, old_blob, seg_rid = row
+            rid, old_in, old_out, old_blob, seg_rid = self._locate_page(conn, scope_id, page_id)
+            if only_if_unanswered and old_out:
+                raise ConflictError("the page already has a response")
             conn.execute(
                 "UPDATE pages SET user_input = %s, agent_response = %s, tokens = %s, embedding = %s, vec_seq = %s,"
                 " analyzed = FALSE WHERE rid = %s",
@@ -436,7 +505,7 @@ class PostgresStore:
                 delta = embedding - (old_vec if old_vec is not None else 0)
                 self._shift_segment(conn, scope_id, seg_rid, delta, 0)
             self._bump_epoch(conn, scope_id)
-            self._history(conn, scope_id, "page", page_id, "UPDATE",
+            self._history(conn, scope_id, "page", page_id, "COMPLETE" if only_if_unanswered else "UPDATE",
                           json.dumps({"user_input": old_in, "agent_response": old_out}, ensure_ascii=False),
                           json.dumps({"user_input": user_input, "agent_response": agent_response}, ensure_ascii=False))
         return self.get_page(scope_id, page_id).page
@@ -458,12 +527,7 @@ class PostgresStore:
         """Delete a page, its vector, its share of its segment, and facts drawn only from it."""
         with self._write() as conn:
             self._lock_scope(conn, scope_id)
-            row = conn.execute(
-                "SELECT rid, user_input, agent_response, embedding, segment_rid FROM pages WHERE scope_id = %s AND id = %s",
-                (scope_id, page_id)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no memory with id {page_id!r} for this user")
-            rid, old_in, old_out, blob, seg_rid = row
+            rid, old_in, old_out, blob, seg_rid = self._locate_page(conn, scope_id, page_id)
             conn.execute("DELETE FROM pages WHERE rid = %s", (rid,))
             if seg_rid is not None:
                 vec = blob_to_vec(blob)
@@ -562,28 +626,32 @@ class PostgresStore:
                 conn.execute("UPDATE pages SET tier = 'mid', segment_rid = %s WHERE rid = ANY(%s::bigint[])",
                              (w.rid, list(w.page_rids)))
             self._finish_job(conn, job)
-            self._after_segment_change(conn, scope_id, heat, capacity)
+            self._after_segment_change(conn, scope_id, heat, capacity, [w.rid for w in writes if w.rid is not None])
             self._maybe_enqueue_consolidation(conn, scope_id, short_term_capacity, batch_size)
         return created
 
-    def _after_segment_change(self, conn: Any, scope_id: int, heat: HeatParams, capacity: int) -> None:
-        """Enqueue persona analysis for hot segments; archive the coldest beyond capacity."""
+    def _after_segment_change(self, conn: Any, scope_id: int, heat: HeatParams, capacity: int,
+                              touched: Sequence[int]) -> None:
+        """Enqueue persona analysis if a touched segment got hot; archive the coldest beyond capacity."""
         clock = self._clock(conn, scope_id)
-        rows = conn.execute(
-            "SELECT rid, id, visits, fresh_pages, last_active FROM segments WHERE scope_id = %s AND NOT archived",
-            (scope_id,)).fetchall()
-        if any(fresh > 0 and heat.heat(v, fresh, last, clock) >= heat.threshold for _, _, v, fresh, last in rows):
-            self._enqueue(conn, scope_id, "persona")
-        if len(rows) > capacity:
-            coldest = sorted(rows, key=lambda r: heat.heat(r[2], r[3], r[4], clock))[: len(rows) - capacity]
-            for rid, sid, *_ in coldest:
-                conn.execute("UPDATE segments SET archived = TRUE WHERE rid = %s", (rid,))
-                conn.execute("UPDATE pages SET tier = 'archived' WHERE segment_rid = %s", (rid,))
-                self._history(conn, scope_id, "segment", sid, "ARCHIVE", None, None)
-            self._bump_epoch(conn, scope_id)
-            if conn.execute("SELECT 1 FROM pages WHERE scope_id = %s AND tier = 'archived' AND NOT analyzed LIMIT 1",
-                            (scope_id,)).fetchone():
+        if touched:
+            hot = conn.execute("SELECT visits, fresh_pages, last_active FROM segments WHERE rid = ANY(%s::bigint[])"
+                               " AND fresh_pages > 0", (list(touched),)).fetchall()
+            if any(heat.heat(v, fresh, last, clock) >= heat.threshold for v, fresh, last in hot):
                 self._enqueue(conn, scope_id, "persona")
+        live = conn.execute("SELECT COUNT(*) FROM segments WHERE scope_id = %s AND NOT archived", (scope_id,)).fetchone()[0]
+        if live <= capacity:
+            return
+        rows = conn.execute("SELECT rid, id, visits, fresh_pages, last_active FROM segments"
+                            " WHERE scope_id = %s AND NOT archived", (scope_id,)).fetchall()
+        coldest = sorted(rows, key=lambda r: heat.heat(r[2], r[3], r[4], clock))[: live - capacity]
+        for rid, sid, _, _, _ in coldest:
+            conn.execute("UPDATE segments SET archived = TRUE WHERE rid = %s", (rid,))
+            conn.execute("UPDATE pages SET tier = 'archived' WHERE segment_rid = %s", (rid,))
+            self._history(conn, scope_id, "segment", sid, "ARCHIVE", None, None)
+        self._bump_epoch(conn, scope_id)
+        if any(fresh > 0 for _, _, _, fresh, _ in coldest):  # distil what is left before it goes cold
+            self._enqueue(conn, scope_id, "persona")
 
     def record_visits(self, scope_id: int, segment_rids: Sequence[int], heat: HeatParams) -> None:
         """Heat up retrieved segments (N_visit) at the conversation's current time."""
@@ -602,18 +670,21 @@ class PostgresStore:
 
     # -- persona ----------------------------------------------------------------------------
 
+    def _persona_segments(self, conn: Any, scope_id: int, heat: HeatParams) -> list[int]:
+        """Segments with unanalysed pages that are hot, or archived (distilled before they go)."""
+        clock = self._clock(conn, scope_id)
+        rows = conn.execute("SELECT rid, visits, fresh_pages, last_active, archived FROM segments"
+                            " WHERE scope_id = %s AND fresh_pages > 0", (scope_id,)).fetchall()
+        return [rid for rid, v, f, last, arch in rows if arch or heat.heat(v, f, last, clock) >= heat.threshold]
+
     def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
         """Unanalysed pages of hot segments (and of archived ones), oldest first."""
         with self._read() as conn:
-            clock = self._clock(conn, scope_id)
-            rows = conn.execute(
-                "SELECT rid, visits, fresh_pages, last_active, archived FROM segments WHERE scope_id = %s"
-                " AND (fresh_pages > 0 OR archived)", (scope_id,)).fetchall()
-            chosen = [rid for rid, v, f, last, arch in rows if arch or heat.heat(v, f, last, clock) >= heat.threshold]
+            chosen = self._persona_segments(conn, scope_id, heat)
             if not chosen:
                 return []
-            return self._page_rows(conn, "p.scope_id = %s AND NOT p.analyzed AND p.segment_rid = ANY(%s::bigint[])",
-                                   (scope_id, chosen, limit, 0), order="p.seq", limit=True)
+            return self._page_rows(conn, "p.segment_rid = ANY(%s::bigint[]) AND NOT p.analyzed",
+                                   (chosen, limit, 0), order="p.seq", limit=True)
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
         where, params = "scope_id = %s", [scope_id]
@@ -680,11 +751,7 @@ class PostgresStore:
                 self._enqueue(conn, scope_id, "persona")
 
     def _has_persona_work(self, conn: Any, scope_id: int, heat: HeatParams) -> bool:
-        clock = self._clock(conn, scope_id)
-        rows = conn.execute(
-            "SELECT s.visits, s.fresh_pages, s.last_active, s.archived FROM segments s WHERE s.scope_id = %s AND"
-            " EXISTS (SELECT 1 FROM pages p WHERE p.segment_rid = s.rid AND NOT p.analyzed)", (scope_id,)).fetchall()
-        return any(a or heat.heat(v, f, last, clock) >= heat.threshold for v, f, last, a in rows)
+        return bool(self._persona_segments(conn, scope_id, heat))
 
     def _merge_profile(self, conn: Any, scope_id: int, changes: dict[str, Any], now: float) -> None:
         row = conn.execute("SELECT fields FROM profiles WHERE scope_id = %s", (scope_id,)).fetchone()
