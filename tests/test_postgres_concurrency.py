@@ -228,20 +228,6 @@ def test_engines_in_parallel_consolidate_each_page_once(pg_dsn: str) -> None:
             m.close()
 
 
-def test_first_opens_race_and_migrate_once(pg_server: Any) -> None:
-    name, dsn = pg_server.fresh_schema()
-    try:
-        opened = run_parallel(6, lambda i: PostgresStore(dsn, max_size=1))
-        for s in opened:
-            s.close()
-        import psycopg
-
-        with psycopg.connect(dsn) as conn:
-            assert conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall() == [(1,), (2,)]
-    finally:
-        pg_server.execute(f"DROP SCHEMA {name} CASCADE")
-
-
 def test_dropped_connections_are_replaced(pg_server: Any, stores: Any) -> None:
     """Connections the server dropped are replaced: the dead connection's first statement fails
     before anything ran, and the call is retried on a fresh one (reads and transactions alike)."""

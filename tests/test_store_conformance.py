@@ -612,6 +612,95 @@ def test_newer_schema_is_refused(location: str) -> None:
         open_store(location)
 
 
+def _raw(location: str, *statements: str) -> list[Any]:
+    """Run SQL on the store's database directly; the rows of the last statement."""
+    rows: list[Any] = []
+    if location.startswith("postgresql://"):
+        import psycopg
+
+        with psycopg.connect(location, autocommit=True) as conn:
+            for sql in statements:
+                cur = conn.execute(sql)
+                rows = cur.fetchall() if cur.description else []
+    else:
+        import sqlite3
+
+        with sqlite3.connect(Path(location) / "memoryos.db") as conn:
+            for sql in statements:
+                rows = conn.execute(sql).fetchall()
+    return rows
+
+
+def _backend(location: str) -> Any:
+    from memoryos_core.storage import postgres, sqlite
+
+    return postgres if location.startswith("postgresql://") else sqlite
+
+
+def test_schema_is_created_at_the_latest_version(location: str) -> None:
+    open_store(location).close()
+    module = _backend(location)
+    assert [v for (v,) in _raw(location, "SELECT version FROM schema_migrations ORDER BY version")] == [
+        m.version for m in module.MIGRATIONS]
+    assert module.SCHEMA_VERSION == module.MIGRATIONS[-1].version >= 2
+    open_store(location).close()  # reopening applies nothing twice
+    assert len(_raw(location, "SELECT version FROM schema_migrations")) == len(module.MIGRATIONS)
+
+
+def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
+    s = open_store(location)
+    sid = s.scope("alice", "a")
+    for i in range(4):
+        add(s, sid, f"page {i}", T0 + i, embedding=vec(i))
+    consolidate(s, sid, [pages_in_short(s, sid)[:3]], threshold=100.0)
+    s.close()
+    # Take the store back to what migration 1 alone produced.
+    if location.startswith("postgresql://"):
+        _raw(location, "DROP FUNCTION memoryos_add_page", "DROP FUNCTION memoryos_set_page_embeddings",
+             "DELETE FROM schema_migrations WHERE version > 1")
+    else:
+        _raw(location, "DROP INDEX pages_scope_seq", "DROP INDEX segments_fresh", "UPDATE segments SET fresh_pages = 0",
+             "DELETE FROM schema_migrations WHERE version > 1")
+    again = open_store(location)
+    try:
+        assert [v for (v,) in _raw(location, "SELECT version FROM schema_migrations ORDER BY version")][-1] == 2
+        assert [p.user_input for p in again.list_pages(sid, tier=None, limit=10, offset=0)] == [f"page {i}" for i in range(4)]
+        assert again.list_segments(sid, heat())[0].segment.fresh_pages == 3  # recounted on SQLite, kept on PostgreSQL
+        page, _ = add(again, sid, "after the upgrade", T0 + 10, embedding=vec(10))
+        assert page.seq == 5 and again.scope_state(sid).vec_counter >= 6
+    finally:
+        again.close()
+
+
+def test_migration_steps_are_checked() -> None:
+    from memoryos_core.storage.base import Migration, pending_migrations
+
+    steps = [Migration(1, "a", lambda: []), Migration(2, "b", lambda: [])]
+    assert [m.version for m in pending_migrations(0, steps, "x")] == [1, 2]
+    assert [m.version for m in pending_migrations(1, steps, "x")] == [2]
+    assert pending_migrations(2, steps, "x") == []
+    with pytest.raises(StoreError, match="schema version 3"):
+        pending_migrations(3, steps, "x")
+    for bad in ([steps[1]], [steps[0], steps[0]], [steps[1], steps[0]], []):
+        with pytest.raises(ValueError):
+            pending_migrations(0, bad, "x")
+
+
+def test_page_completion_is_atomic(store: Any) -> None:
+    sid = store.scope("alice", "a")
+    page, _ = store.add_page(sid, user_input="What's a good name for a beagle?", agent_response="", timestamp=T0,
+                             meta={}, tokens=8, embedding=vec(1), short_term_capacity=10, batch_size=8)
+    done = store.update_page(sid, page.id, user_input=page.user_input, agent_response="Biscuit.", tokens=9,
+                             embedding=vec(2), only_if_unanswered=True)
+    assert done.agent_response == "Biscuit." and done.seq == page.seq
+    with pytest.raises(ConflictError):
+        store.update_page(sid, page.id, user_input=page.user_input, agent_response="Max.", tokens=9, embedding=vec(3),
+                          only_if_unanswered=True)
+    assert store.get_page(sid, page.id).page.agent_response == "Biscuit."
+    assert [h.event for h in store.history(sid, page.id)] == ["COMPLETE"]
+    np.testing.assert_allclose(store.get_page(sid, page.id).embedding, vec(2))
+
+
 def test_nul_characters(store: Any) -> None:
     sid = store.scope("alice", "a")
     if isinstance(store, SQLiteStore):

@@ -46,6 +46,14 @@ DB_FILENAME = "memoryos.db"
 #: each runs in the transaction that records it in ``schema_migrations``.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", lambda: split_sql(_SCHEMA.read_text())),
+    # Stores created before these joined schema_sqlite.sql: add the indexes, and recount fresh_pages,
+    # which now means "unanalysed pages of the segment" (it used to be reset to 0 by any analysis).
+    Migration(2, "pages_scope_seq and segments_fresh indexes; fresh_pages recounted", lambda: [
+        "CREATE INDEX IF NOT EXISTS pages_scope_seq ON pages(scope_id, seq)",
+        "CREATE INDEX IF NOT EXISTS segments_fresh ON segments(scope_id) WHERE fresh_pages > 0",
+        "UPDATE segments SET fresh_pages = (SELECT COUNT(*) FROM pages p WHERE p.segment_rid = segments.rid"
+        " AND p.analyzed = 0)",
+    ]),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
