@@ -5,7 +5,6 @@ per kind, no lost heat update, no page lost, duplicated or consolidated twice.""
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
