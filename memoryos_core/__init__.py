@@ -28,7 +28,7 @@ from .providers import (
     OpenAIChatModel,
     OpenAIEmbedder,
 )
-from .storage import SQLiteStore
+from .storage import SQLiteStore, open_store
 from .types import (
     Fact,
     HistoryEntry,
@@ -65,6 +65,7 @@ __all__ = [
     "Page",
     "Profile",
     "RetrievalResult",
+    "PostgresStore",
     "SQLiteStore",
     "ScoredFact",
     "ScoredPage",
@@ -72,4 +73,13 @@ __all__ = [
     "StoreError",
     "UsageTracker",
     "default_embedder",
+    "open_store",
 ]
+
+
+def __getattr__(name: str) -> object:  # PostgresStore without importing psycopg for SQLite users
+    if name == "PostgresStore":
+        from .storage.postgres import PostgresStore
+
+        return PostgresStore
+    raise AttributeError(name)

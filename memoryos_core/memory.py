@@ -24,7 +24,7 @@ from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
 from .storage.base import ConflictError, FactWrite, HeatParams
 from .storage import open_store
-from .storage.sqlite import SQLiteStore
+from .storage.base import Store
 from .tiers import Consolidator, PersonaUpdater
 from .tokens import TokenCounter
 from .types import Fact, HistoryEntry, Page, Profile, RetrievalResult, Tier, render_page_text
@@ -70,7 +70,7 @@ class Memoryos:
         *,
         llm: ChatModel | None = None,
         embedder: Embedder | None = None,
-        store: SQLiteStore | Any | None = None,
+        store: Store | None = None,
         config: MemoryConfig | None = None,
         max_context_tokens: int = 2000,
         background: bool = True,
@@ -115,6 +115,7 @@ class Memoryos:
         self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
         self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
         self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._embed_lock = threading.Lock()
         self._make_runner()
         self._closed = False
         if self.store.open_jobs(self._scope_id) or self.store.unembedded_pages(self._scope_id, 1):
@@ -158,13 +159,15 @@ class Memoryos:
             self._runner.run_due()
 
     def _embed_backlog(self, limit: int = EMBED_BATCH) -> int:
-        """Embed pages stored without a vector; returns how many were embedded."""
-        pending = self.store.unembedded_pages(self._scope_id, limit)
-        if not pending:
-            return 0
-        vectors = self.embedder.embed([text for _, text in pending], purpose="pages")
-        self.store.set_page_embeddings(self._scope_id, [(rid, vectors[i]) for i, (rid, _) in enumerate(pending)])
-        return len(pending)
+        """Embed pages stored without a vector; returns how many were embedded. The lock keeps the
+        worker and a retrieval from embedding the same pages twice."""
+        with self._embed_lock:
+            pending = self.store.unembedded_pages(self._scope_id, limit)
+            if not pending:
+                return 0
+            vectors = self.embedder.embed([text for _, text in pending], purpose="pages")
+            self.store.set_page_embeddings(self._scope_id, [(rid, vectors[i]) for i, (rid, _) in enumerate(pending)])
+            return len(pending)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait until every due job of this memory is done; False if ``timeout`` passed first."""

@@ -29,6 +29,8 @@ def check_text(value: object, what: str, max_chars: int, *, allow_empty: bool = 
         raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
     if len(value) > max_chars:
         raise InvalidInputError(f"{what} has {len(value)} characters; the limit is {max_chars}")
+    if "\x00" in value:
+        raise InvalidInputError(f"{what} contains a NUL character, which no storage backend keeps")
     if not allow_empty and not value.strip():
         raise InvalidInputError(f"{what} must not be empty")
     return value

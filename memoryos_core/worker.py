@@ -24,6 +24,8 @@ from .storage.base import ConflictError, Job
 log = logging.getLogger("memoryos.worker")
 
 EMBED_BATCH = 64
+#: Seconds between looks while another process runs this scope's job.
+RUNNING_ELSEWHERE_POLL = 0.5
 _HOST = socket.gethostname()
 
 
@@ -127,8 +129,9 @@ class JobRunner:
         jobs = [j for j in self.store.open_jobs(self.scope_id) if j["status"] in ("pending", "running")]
         if not jobs:
             return None if not self.store.unembedded_pages(self.scope_id, 1) else 0.0
-        return max(0.0, min(j["not_before"] for j in jobs) - time.time()) if any(
-            j["status"] == "pending" for j in jobs) else self.config.job_lease_seconds / 4
+        if any(j["status"] == "pending" for j in jobs):
+            return max(0.0, min(j["not_before"] for j in jobs if j["status"] == "pending") - time.time())
+        return RUNNING_ELSEWHERE_POLL  # another process holds the job: look again soon
 
     def wait_idle(self, timeout: float | None) -> bool:
         return self._idle.wait(timeout)

@@ -14,6 +14,7 @@ from memoryos_core import (
     LLMNotConfiguredError,
     Memoryos,
     NotFoundError,
+    StoreError,
 )
 from memoryos_core.tokens import TokenCounter
 
@@ -312,3 +313,22 @@ def test_context_page_ids_are_the_pages_in_the_context(tmp_path: Path) -> None:
     assert all(by_id[pid].user_input in result.context for pid in result.context_page_ids)
     left_out = [sp.page for sp in result.mid_term if sp.page.id not in result.context_page_ids]
     assert left_out and all(p.user_input not in result.context for p in left_out)
+
+
+def test_nul_characters_are_rejected(tmp_path: Path) -> None:
+    memory = make(tmp_path)
+    with pytest.raises(InvalidInputError, match="NUL"):
+        memory.add_memory("bad\x00byte", "ok")
+
+
+def test_a_deleted_users_id_is_never_handed_to_another_user(tmp_path: Path) -> None:
+    stale = make(tmp_path, "gone")
+    stale.add_memory("I am about to be forgotten.", "Ok.", timestamp=T0)
+    make(tmp_path, "gone").delete_all()  # another instance erases the user
+    newcomer = make(tmp_path, "newcomer")
+    with pytest.raises(StoreError, match="deleted"):
+        stale.add_memory("A late write from a process that still holds the old scope.", "Ok.", timestamp=T0 + 1)
+    newcomer.add_memory("Hello, I am new here.", "Welcome!", timestamp=T0 + 2)
+    assert [p.user_input for p in newcomer.list_memories()] == ["Hello, I am new here."]
+    assert all("late write" not in r["memory"] for r in newcomer.search("late write")["results"])
+    assert make(tmp_path, "gone").list_memories() == []

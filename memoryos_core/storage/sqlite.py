@@ -159,8 +159,8 @@ class SQLiteStore:
             ).fetchone()[0]
 
     def scope_state(self, scope_id: int) -> ScopeState:
-        row = self._conn().execute(
-            "SELECT clock, vec_counter, vector_epoch FROM scopes WHERE id = ?", (scope_id,)
+        row = self._conn().execute(  # user_id '' marks the tombstone of a deleted user
+            "SELECT clock, vec_counter, vector_epoch FROM scopes WHERE id = ? AND user_id != ''", (scope_id,)
         ).fetchone()
         if row is None:
             raise StoreError("this user's memory was deleted; open it again to start afresh")
@@ -213,7 +213,8 @@ class SQLiteStore:
         now = time.time()
         with self._write() as conn:
             seq = conn.execute(
-                "UPDATE scopes SET next_seq = next_seq + 1, clock = MAX(clock, ?) WHERE id = ? RETURNING next_seq",
+                "UPDATE scopes SET next_seq = next_seq + 1, clock = MAX(clock, ?) WHERE id = ? AND user_id != ''"
+                " RETURNING next_seq",
                 (timestamp, scope_id),
             ).fetchone()
             if seq is None:
@@ -847,7 +848,9 @@ class SQLiteStore:
             for sid in scope_ids:
                 for table in ("jobs", "history", "profiles", "facts", "pages", "segments"):
                     conn.execute(f"DELETE FROM {table} WHERE scope_id = ?", (sid,))
-                conn.execute("DELETE FROM scopes WHERE id = ?", (sid,))
+                # The scope row stays as an anonymous tombstone: SQLite would hand a deleted row's id to
+                # the next new user, and a process still holding this id must never write into them.
+                conn.execute("UPDATE scopes SET user_id = '', assistant_id = 'deleted:' || id WHERE id = ?", (sid,))
         return len(scope_ids)
 
     def export_rows(self, scope_id: int) -> dict[str, Any]:
