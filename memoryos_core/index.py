@@ -91,7 +91,12 @@ class VectorIndex:
         if k <= 0 or self.live == 0:
             return []
         want = min(k + len(self.retired), self.index.ntotal)
-        scores, labels = self.index.search(query.reshape(1, -1).astype(np.float32), want)
+        threads = faiss.omp_get_max_threads()
+        faiss.omp_set_num_threads(1)  # one query: OpenMP start-up costs more than it saves (20x at 12k vectors)
+        try:
+            scores, labels = self.index.search(query.reshape(1, -1).astype(np.float32), want)
+        finally:
+            faiss.omp_set_num_threads(threads)
         out: list[tuple[int, float]] = []
         for label, score in zip(labels[0], scores[0]):
             if label < 0 or label in self.retired:

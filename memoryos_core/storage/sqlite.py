@@ -61,6 +61,8 @@ _PAGE_COLS = "rid, id, seq, user_input, agent_response, ts, created_at, meta, ti
 _SEG_COLS = (
     "rid, id, summary, keywords, summary_source, vec_sum, page_count, fresh_pages, visits, last_active, archived"
 )
+# "+scope_id" in a WHERE with "rid IN (...)" keeps SQLite from scanning a scope index instead of
+# looking the row ids up (the scope check still applies, row by row).
 _FACT_COLS = "rid, id, kind, text, slot, refers_to, source, source_pages, embedding, active, created_at, updated_at"
 
 
@@ -281,7 +283,7 @@ class SQLiteStore:
             return []
         marks = ",".join("?" * len(rids))
         with self._read() as conn:
-            return self._page_rows(conn, f"SELECT {{cols}} FROM pages WHERE scope_id = ? AND rid IN ({marks})",
+            return self._page_rows(conn, f"SELECT {{cols}} FROM pages WHERE +scope_id = ? AND rid IN ({marks})",
                                    (scope_id, *rids))
 
     def pages_of_segments(self, scope_id: int, segment_rids: Sequence[int]) -> list[PageRow]:
@@ -414,7 +416,7 @@ class SQLiteStore:
         marks = ",".join("?" * len(rids))
         with self._read() as conn:
             clock = self.scope_state(scope_id).clock
-            rows = conn.execute(f"SELECT {_SEG_COLS} FROM segments WHERE scope_id = ? AND rid IN ({marks})",
+            rows = conn.execute(f"SELECT {_SEG_COLS} FROM segments WHERE +scope_id = ? AND rid IN ({marks})",
                                 (scope_id, *rids)).fetchall()
         return [self._segment(r, heat, clock) for r in rows]
 
@@ -439,7 +441,7 @@ class SQLiteStore:
             if all_rids:
                 marks = ",".join("?" * len(all_rids))
                 movable = conn.execute(
-                    f"SELECT COUNT(*) FROM pages WHERE scope_id = ? AND tier = 'short' AND segment_rid IS NULL AND rid IN ({marks})",
+                    f"SELECT COUNT(*) FROM pages WHERE +scope_id = ? AND tier = 'short' AND segment_rid IS NULL AND rid IN ({marks})",
                     (scope_id, *all_rids),
                 ).fetchone()[0]
                 if movable != len(all_rids):
@@ -509,7 +511,7 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute(
                 f"UPDATE segments SET visits = visits + 1, last_active = (SELECT clock FROM scopes WHERE id = ?)"
-                f" WHERE scope_id = ? AND rid IN ({marks})",
+                f" WHERE +scope_id = ? AND rid IN ({marks})",
                 (scope_id, scope_id, *segment_rids),
             )
             clock = conn.execute("SELECT clock FROM scopes WHERE id = ?", (scope_id,)).fetchone()[0]
@@ -555,7 +557,7 @@ class SQLiteStore:
             return []
         marks = ",".join("?" * len(rids))
         rows = self._conn().execute(
-            f"SELECT {_FACT_COLS} FROM facts WHERE scope_id = ? AND active = 1 AND rid IN ({marks})", (scope_id, *rids)
+            f"SELECT {_FACT_COLS} FROM facts WHERE +scope_id = ? AND active = 1 AND rid IN ({marks})", (scope_id, *rids)
         ).fetchall()
         return [self._fact(r) for r in rows]
 
@@ -575,7 +577,7 @@ class SQLiteStore:
             if page_rids:
                 marks = ",".join("?" * len(page_rids))
                 pending = conn.execute(
-                    f"SELECT COUNT(*) FROM pages WHERE scope_id = ? AND analyzed = 0 AND rid IN ({marks})",
+                    f"SELECT COUNT(*) FROM pages WHERE +scope_id = ? AND analyzed = 0 AND rid IN ({marks})",
                     (scope_id, *page_rids)).fetchone()[0]
                 if pending != len(page_rids):
                     raise ConflictError("pages were analysed or deleted meanwhile")
@@ -798,7 +800,7 @@ class SQLiteStore:
             return []
         marks = ",".join("?" * len(segment_rids))
         owned = [r[0] for r in self._conn().execute(
-            f"SELECT rid FROM segments WHERE scope_id = ? AND rid IN ({marks})", (scope_id, *segment_rids))]
+            f"SELECT rid FROM segments WHERE +scope_id = ? AND rid IN ({marks})", (scope_id, *segment_rids))]
         if not owned:
             return []
         marks = ",".join("?" * len(owned))
@@ -809,7 +811,7 @@ class SQLiteStore:
             return {}
         marks = ",".join("?" * len(page_rids))
         return dict(self._conn().execute(
-            f"SELECT rid, segment_rid FROM pages WHERE scope_id = ? AND rid IN ({marks})", (scope_id, *page_rids)).fetchall())
+            f"SELECT rid, segment_rid FROM pages WHERE +scope_id = ? AND rid IN ({marks})", (scope_id, *page_rids)).fetchall())
 
     # -- management -------------------------------------------------------------------------
 
