@@ -36,6 +36,9 @@ class MemoryConfig:
     #: Cosine above which a new fact is the same as an existing one.
     fact_duplicate_threshold: float = 0.92
     max_context_tokens: int = 2000
+    #: The recent-conversation section is shown while the newest exchange is at most this old on the
+    #: wall clock (a live conversation); otherwise the short-term pages compete on relevance.
+    recent_live_seconds: float = 6 * 3600.0
     #: Largest user input or agent response accepted, in characters.
     max_text_chars: int = 32_000
     max_meta_bytes: int = 16_000
