@@ -45,7 +45,7 @@ from .validation import format_timestamp
 
 MIN_PAGE_SCORE = 0.1
 #: Candidates taken from each of the semantic and lexical searches (at least; 4 x top_k if larger).
-CANDIDATES = 100
+CANDIDATES = 60
 LEXICAL_WEIGHT = 0.8
 NEIGHBOUR_WEIGHT = 0.5
 NEIGHBOUR2_WEIGHT = 0.15
@@ -141,31 +141,60 @@ def time_hints(query: str) -> list[TimeHint]:
 
 # -- lexical index ----------------------------------------------------------------------------
 
-@dataclass
-class _Lexicon:
-    """BM25 statistics and conversation order of one scope's searchable pages."""
+class _Column:
+    """A growable numpy array (amortised appends, in-place updates)."""
 
-    rids: list[int] = field(default_factory=list)          # doc number -> page rid
-    lengths: list[int] = field(default_factory=list)
-    seqs: list[int] = field(default_factory=list)
-    stamps: list[float] = field(default_factory=list)
-    terms: list[tuple[str, ...]] = field(default_factory=list)
-    alive: list[bool] = field(default_factory=list)
-    doc_of: dict[int, int] = field(default_factory=dict)   # page rid -> live doc number
-    postings: dict[str, list[int]] = field(default_factory=dict)
-    freqs: dict[str, list[int]] = field(default_factory=dict)
-    df: dict[str, int] = field(default_factory=dict)
-    total_length: int = 0
-    order: list[int] = field(default_factory=list)         # live docs by conversation order
-    position: dict[int, int] = field(default_factory=dict)
-    sitting: list[int] = field(default_factory=list)       # sitting number per order position
-    order_stamps: list[float] = field(default_factory=list)
-    ordered: bool = True
-    signature: tuple[int, int] | None = None
-    vector_index: Any = None                               # the page vector index this follows
-    seen_labels: int = 0
-    _arrays: dict[str, tuple[int, np.ndarray, np.ndarray]] = field(default_factory=dict)
-    _dense: tuple[int, np.ndarray, np.ndarray] | None = None
+    def __init__(self, dtype: Any, fill: Any = 0) -> None:
+        self.data = np.full(64, fill, dtype=dtype)
+        self.fill = fill
+        self.n = 0
+
+    def append(self, value: Any) -> None:
+        if self.n == len(self.data):
+            grown = np.full(2 * len(self.data), self.fill, dtype=self.data.dtype)
+            grown[: self.n] = self.data
+            self.data = grown
+        self.data[self.n] = value
+        self.n += 1
+
+    def replace(self, values: np.ndarray) -> None:
+        self.data = np.concatenate([values, np.full(max(64, len(values)), self.fill, dtype=self.data.dtype)])
+        self.n = len(values)
+
+    @property
+    def view(self) -> np.ndarray:
+        return self.data[: self.n]
+
+
+class _Lexicon:
+    """BM25 statistics and conversation order of one scope's searchable pages.
+
+    Pages are numbered ("docs") in the order they were indexed; a page whose text changed gets a
+    new doc and its old one is retired. ``order`` lists the live docs in conversation order (page
+    ``seq``) with their sitting numbers, for neighbours and sittings.
+    """
+
+    def __init__(self) -> None:
+        self.rid = _Column(np.int64)
+        self.length = _Column(np.float64)
+        self.seq = _Column(np.int64)
+        self.stamp = _Column(np.float64)
+        self.alive = _Column(bool, False)
+        self.position = _Column(np.int64, -1)   # doc -> index in ``order`` (-1: retired)
+        self.order = _Column(np.int64)          # live docs by conversation order
+        self.sitting = _Column(np.int64)        # sitting number per order index
+        self.terms: list[tuple[str, ...]] = []
+        self.doc_of: dict[int, int] = {}        # page rid -> live doc
+        self.postings: dict[str, list[int]] = {}
+        self.freqs: dict[str, list[int]] = {}
+        self.df: dict[str, int] = {}
+        self.total_length = 0
+        self.ordered = True
+        self.monotonic = True                   # stamps never decrease along ``order``
+        self.signature: tuple[int, int] | None = None
+        self.vector_index: Any = None           # the page vector index this follows
+        self.seen_labels = 0
+        self._arrays: dict[str, tuple[tuple[int, float], np.ndarray, np.ndarray]] = {}
 
     @property
     def size(self) -> int:
@@ -179,118 +208,131 @@ class _Lexicon:
         counts: dict[str, int] = {}
         for w in words:
             counts[w] = counts.get(w, 0) + 1
-        doc = len(self.rids)
-        self.rids.append(row.rid)
-        self.lengths.append(len(words))
-        self.seqs.append(row.page.seq)
-        self.stamps.append(row.page.timestamp)
+        doc = self.rid.n
+        for column, value in ((self.rid, row.rid), (self.length, len(words)), (self.seq, row.page.seq),
+                              (self.stamp, row.page.timestamp), (self.alive, True), (self.position, -1)):
+            column.append(value)
         self.terms.append(tuple(counts))
-        self.alive.append(True)
         self.doc_of[row.rid] = doc
         self.total_length += len(words)
         for term, n in counts.items():
             self.postings.setdefault(term, []).append(doc)
             self.freqs.setdefault(term, []).append(n)
             self.df[term] = self.df.get(term, 0) + 1
-        if self.ordered and (not self.order or self.seqs[self.order[-1]] < row.page.seq):
-            last = self.order[-1] if self.order else None
-            self.position[doc] = len(self.order)
+        last = int(self.order.data[self.order.n - 1]) if self.order.n else None
+        if self.ordered and (last is None or self.seq.data[last] < row.page.seq):
+            gap = row.page.timestamp - self.stamp.data[last] if last is not None else 0.0
+            self.position.data[doc] = self.order.n
             self.order.append(doc)
-            gap = row.page.timestamp - self.stamps[last] if last is not None else math.inf
-            self.sitting.append(self.sitting[-1] + (gap > SITTING_GAP or gap < 0) if self.sitting else 0)
-            self.order_stamps.append(row.page.timestamp)
+            self.sitting.append(self.sitting.data[self.sitting.n - 1] + (gap > SITTING_GAP or gap < 0) if last is not None else 0)
+            self.monotonic = self.monotonic and gap >= 0
         else:
             self.ordered = False
 
     def kill(self, doc: int) -> None:
-        if not self.alive[doc]:
+        if not self.alive.data[doc]:
             return
-        self.alive[doc] = False
-        self._dense = None
-        self.doc_of.pop(self.rids[doc], None)
-        self.total_length -= self.lengths[doc]
+        self.alive.data[doc] = False
+        self.doc_of.pop(int(self.rid.data[doc]), None)
+        self.total_length -= int(self.length.data[doc])
         for term in self.terms[doc]:
             self.df[term] -= 1
         self.ordered = False
 
-    def _ensure_order(self) -> None:
+    def ensure_order(self) -> None:
         if self.ordered:
             return
-        self.order = sorted(self.doc_of.values(), key=lambda d: self.seqs[d])
-        self.position = {d: i for i, d in enumerate(self.order)}
-        self.order_stamps = [self.stamps[d] for d in self.order]
-        self.sitting = []
-        for i, d in enumerate(self.order):
-            gap = self.stamps[d] - self.stamps[self.order[i - 1]] if i else math.inf
-            self.sitting.append((self.sitting[-1] + (gap > SITTING_GAP or gap < 0)) if i else 0)
+        live = np.flatnonzero(self.alive.view)
+        order = live[np.argsort(self.seq.data[live], kind="stable")]
+        self.order.replace(order)
+        self.position.data[: self.position.n] = -1
+        self.position.data[order] = np.arange(len(order))
+        gaps = np.diff(self.stamp.data[order])
+        self.sitting.replace(np.concatenate([[0], np.cumsum((gaps > SITTING_GAP) | (gaps < 0))]).astype(np.int64))
+        self.monotonic = bool(np.all(gaps >= 0))
         self.ordered = True
 
-    def neighbours(self, rid: int, distance: int = 1, *, only: bool = False) -> list[int]:
-        """Page rids of the exchanges up to ``distance`` before and after ``rid`` in conversation order
-        (exactly ``distance`` away with ``only``)."""
-        self._ensure_order()
-        doc = self.doc_of.get(rid)
-        if doc is None:
-            return []
-        i = self.position[doc]
-        steps = (distance,) if only else range(1, distance + 1)
-        return [self.rids[self.order[j]] for d in steps for j in (i - d, i + d) if 0 <= j < len(self.order)]
+    def near(self, docs: np.ndarray, distance: int) -> tuple[np.ndarray, np.ndarray]:
+        """Docs ``distance`` exchanges before and after each of ``docs`` (-1 where there is none)."""
+        self.ensure_order()
+        pos = self.position.data[docs]
+        n = self.order.n
+        out = []
+        for step in (-distance, distance):
+            at = pos + step
+            ok = (pos >= 0) & (at >= 0) & (at < n)
+            out.append(np.where(ok, self.order.data[np.clip(at, 0, max(n - 1, 0))], -1))
+        return out[0], out[1]
 
-    def feedback_terms(self, rids: Sequence[int], exclude: set[str], limit: int) -> list[str]:
+    def sittings(self, docs: np.ndarray) -> np.ndarray:
+        self.ensure_order()
+        pos = self.position.data[docs]
+        return np.where(pos >= 0, self.sitting.data[np.clip(pos, 0, None)], -1)
+
+    def in_window(self, start: float, end: float, limit: int) -> np.ndarray:
+        """Docs of pages stamped within [start, end), at most ``limit``."""
+        self.ensure_order()
+        order = self.order.view
+        stamps = self.stamp.data[order]
+        if not self.monotonic:  # the clock went backwards somewhere: scan
+            return order[(stamps >= start) & (stamps < end)][:limit]
+        lo, hi = np.searchsorted(stamps, start, "left"), np.searchsorted(stamps, end, "left")
+        return order[lo:min(hi, lo + limit)]
+
+    def feedback_terms(self, docs: Iterable[int], exclude: set[str], limit: int) -> list[str]:
         """The most distinctive words (idf, per page length) of some pages, for query expansion."""
         n = self.size
         weights: dict[str, float] = {}
-        for rid in rids:
-            doc = self.doc_of.get(rid)
-            if doc is None or not self.lengths[doc]:
+        for doc in docs:
+            length = float(self.length.data[doc])
+            if not length:
                 continue
             for term in self.terms[doc]:
                 df = self.df.get(term, 0)
                 if term in exclude or df <= 0:
                     continue
-                weights[term] = weights.get(term, 0.0) + math.log(1.0 + (n - df + 0.5) / (df + 0.5)) / self.lengths[doc]
+                weights[term] = weights.get(term, 0.0) + math.log(1.0 + (n - df + 0.5) / (df + 0.5)) / length
         return sorted(weights, key=lambda t: (-weights[t], t))[:limit]
 
-    def sitting_of(self, rid: int) -> int | None:
-        self._ensure_order()
-        doc = self.doc_of.get(rid)
-        return None if doc is None else self.sitting[self.position[doc]]
+    def scores(self, query_terms: Iterable[str]) -> np.ndarray:
+        """BM25 score of every doc (0 for retired docs and docs sharing no term with the query).
 
-    def in_window(self, start: float, end: float, limit: int) -> list[int]:
-        """Rids of pages stamped within [start, end), at most ``limit`` (conversation order)."""
-        self._ensure_order()
-        stamps = self.order_stamps
-        if any(b < a for a, b in zip(stamps, stamps[1:])):  # the clock went backwards somewhere: scan
-            return [self.rids[d] for d in self.order if start <= self.stamps[d] < end][:limit]
-        lo, hi = bisect_left(stamps, start), bisect_left(stamps, end)
-        return [self.rids[d] for d in self.order[lo:min(hi, lo + limit)]]
-
-    def scores(self, query_terms: Iterable[str]) -> dict[int, float]:
-        """BM25 score of every page sharing a term with the query (rid -> score)."""
+        Words on more than half of the pages (a speaker's name in every exchange, say) carry next to
+        no weight in BM25 and are skipped. Per-word weights are cached until the word's postings or
+        the average page length move."""
+        acc = np.zeros(self.rid.n, dtype=np.float64)
         n = self.size
         if not n:
-            return {}
+            return acc
         avgdl = max(self.total_length / n, 1e-9)
-        size = len(self.rids)
-        if self._dense is None or self._dense[0] != size:
-            self._dense = (size, np.asarray(self.lengths, dtype=np.float64), np.asarray(self.alive, dtype=bool))
-        _, lengths, alive = self._dense
-        acc = np.zeros(size, dtype=np.float64)
+        dead = self.rid.n - n
         for term in set(query_terms):
             df = self.df.get(term, 0)
-            if df <= 0:
+            if df <= 0 or (df > n / 2 and n > 20):
                 continue
-            cached = self._arrays.get(term)
             postings = self.postings[term]
-            if cached is None or cached[0] != len(postings):
-                cached = (len(postings), np.asarray(postings, dtype=np.int64), np.asarray(self.freqs[term], dtype=np.float64))
+            key = (len(postings), round(avgdl, 2))
+            cached = self._arrays.get(term)
+            if cached is None or cached[0] != key:
+                docs = np.asarray(postings, dtype=np.int64)
+                tf = np.asarray(self.freqs[term], dtype=np.float64)
+                norm = BM25_K1 * (1.0 - BM25_B + BM25_B * self.length.data[docs] / avgdl)
+                cached = (key, docs, tf * (BM25_K1 + 1.0) / (tf + norm))
                 self._arrays[term] = cached
-            _, docs, tf = cached
+            _, docs, weight = cached
             idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-            norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths[docs] / avgdl)
-            np.add.at(acc, docs, idf * tf * (BM25_K1 + 1.0) / (tf + norm) * alive[docs])
-        hit = np.flatnonzero(acc > 0)
-        return {self.rids[d]: float(acc[d]) for d in hit}
+            acc[docs] += idf * weight  # a word lists each page once
+        if dead:
+            acc[~self.alive.view] = 0.0
+        return acc
+
+
+def _top_docs(scores: np.ndarray, k: int) -> np.ndarray:
+    """Docs of the ``k`` highest positive scores."""
+    hit = np.flatnonzero(scores > 0)
+    if len(hit) > k:
+        hit = hit[np.argpartition(-scores[hit], k - 1)[:k]]
+    return hit
 
 
 class LexicalIndex:
@@ -418,57 +460,72 @@ class Retriever:
                     exclude: set[int]) -> list[tuple[ScoredPage, int | None]]:
         """Best pages with the rid of their segment (for heat); only the winners' rows are read."""
         lex = self.lexical.sync(scope_id)
+        if not lex.size:
+            return []
         want = max(top_k * 4, CANDIDATES)
-        cos: dict[int, float] = dict(self.indexes.search(scope_id, "pages", qvec, want))
+        cos_of: dict[int, float] = {}
+        for rid, value in self.indexes.search(scope_id, "pages", qvec, want):
+            doc = lex.doc_of.get(rid)
+            if doc is not None:
+                cos_of[doc] = value
         query_terms = lexical_terms(query)
         bm25 = lex.scores(query_terms)
         hints = time_hints(query)
-
-        def top(scores: dict[int, float], n: int) -> list[int]:
-            return sorted(scores, key=lambda r: (-scores[r], r))[:n]
-
-        pool = (set(cos) | set(top(bm25, want))) - exclude
+        banned = {lex.doc_of[r] for r in exclude if r in lex.doc_of}
+        pool = set(cos_of) | set(_top_docs(bm25, want).tolist())
         for hint in hints:
             if not hint.month:  # a named day or month: its pages are candidates too
-                pool.update(r for r in lex.in_window(hint.start, hint.end, want) if r not in exclude)
+                pool.update(lex.in_window(hint.start, hint.end, want).tolist())
+        pool -= banned
         # Pseudo-relevance feedback: distinctive words of the best first-pass pages widen the query.
-        first = self._scored(scope_id, lex, qvec, sorted(pool), cos, bm25, hints)
-        feedback: dict[int, float] = {}
-        if first is not None:
-            rids0, base0 = first[0], first[1]
-            expansion = lex.feedback_terms([rids0[i] for i in np.argsort(-base0, kind="stable")[:FEEDBACK_PAGES]],
-                                           exclude=set(query_terms), limit=FEEDBACK_TERMS)
-            feedback = lex.scores(expansion) if expansion else {}
-            pool.update(r for r in top(feedback, want) if r not in exclude)
-        pool.update(n for rid in list(pool) for n in lex.neighbours(rid, 1) if n not in exclude)
-        scored = self._scored(scope_id, lex, qvec, sorted(pool), cos, bm25, hints, feedback)
-        if scored is None:
+        docs, base, _, _ = self._scored(scope_id, lex, qvec, pool, cos_of, bm25, hints)
+        feedback = None
+        if len(docs):
+            best = docs[np.argsort(-base, kind="stable")[:FEEDBACK_PAGES]]
+            expansion = lex.feedback_terms(best.tolist(), exclude=set(query_terms), limit=FEEDBACK_TERMS)
+            if expansion:
+                feedback = lex.scores(expansion)
+                pool.update(_top_docs(feedback, want).tolist())
+        around = np.asarray(sorted(pool), dtype=np.int64)
+        for side in lex.near(around, 1):
+            pool.update(side[side >= 0].tolist())
+        pool -= banned
+        docs, base, c, b = self._scored(scope_id, lex, qvec, pool, cos_of, bm25, hints, feedback)
+        if not len(docs):
             return []
-        rids, base, c, b = scored[0], scored[1], scored[2], scored[3]
-        at = {rid: i for i, rid in enumerate(rids)}
+        index_of = np.full(lex.rid.n, -1, dtype=np.int64)
+        index_of[docs] = np.arange(len(docs))
 
         def near(distance: int) -> np.ndarray:
-            return np.asarray([max((base[at[n]] for n in lex.neighbours(r, distance, only=True) if n in at),
-                                   default=base[i]) for i, r in enumerate(rids)])
+            best = np.full(len(docs), -np.inf)
+            for side in lex.near(docs, distance):
+                at = np.where(side >= 0, index_of[np.clip(side, 0, None)], -1)
+                best = np.maximum(best, np.where(at >= 0, base[np.clip(at, 0, None)], -np.inf))
+            return np.where(np.isfinite(best), best, base)
 
-        sittings: dict[int, list[float]] = {}
-        sitting_of = [lex.sitting_of(r) for r in rids]
-        for i, s in enumerate(sitting_of):
-            if s is not None:
-                sittings.setdefault(s, []).append(float(base[i]))
-        best_of = {s: float(np.mean(sorted(v, reverse=True)[:2])) for s, v in sittings.items()}
-        sitting = np.asarray([best_of.get(s, 0.0) if s is not None else 0.0 for s in sitting_of])
+        sitting_ids = lex.sittings(docs)
+        sitting = np.zeros(len(docs))
+        ranked = np.lexsort((-base, sitting_ids))  # by sitting, best first within each
+        start = 0
+        while start < len(ranked):
+            end = start
+            while end < len(ranked) and sitting_ids[ranked[end]] == sitting_ids[ranked[start]]:
+                end += 1
+            if sitting_ids[ranked[start]] >= 0:
+                sitting[ranked[start:end]] = float(base[ranked[start:min(end, start + 2)]].mean())
+            start = end
         final = base + NEIGHBOUR_WEIGHT * near(1) + NEIGHBOUR2_WEIGHT * near(2) + SITTING_WEIGHT * sitting
-        keep = [i for i in np.argsort(-final, kind="stable")
-                if not (c[i] < MIN_PAGE_SCORE and b[i] <= 0 and final[i] <= 0)][:top_k]
-        winners = [rids[i] for i in keep]
+        ranking = np.argsort(-final, kind="stable")
+        weak = (c < MIN_PAGE_SCORE) & (b <= 0) & (final <= 0)  # no sign of relevance at all
+        keep = ranking[~weak[ranking]][:top_k].tolist()
+        winners = [int(lex.rid.data[docs[i]]) for i in keep]
         rows: dict[int, PageRow] = {}
         for start in range(0, len(winners), LexicalIndex.FETCH):
             rows.update((r.rid, r) for r in self.store.pages_by_rids(scope_id, winners[start:start + LexicalIndex.FETCH]))
         out: list[tuple[ScoredPage, int | None]] = []
         seg_cos: dict[int, float] = {}
-        for i in keep:
-            row = rows.get(rids[i])
+        for i, rid in zip(keep, winners):
+            row = rows.get(rid)
             if row is None or row.page.tier == "archived":
                 continue
             seg = row.segment_rid
@@ -480,33 +537,48 @@ class Retriever:
                         seg))
         return out
 
-    def _scored(self, scope_id: int, lex: _Lexicon, qvec: np.ndarray, pool: list[int], cos: dict[int, float],
-                bm25: dict[int, float], hints: list[TimeHint], feedback: dict[int, float] | None = None
-                ) -> tuple[list[int], np.ndarray, np.ndarray, np.ndarray] | None:
-        """(rids, base score, cosine, BM25) of a candidate pool; base = standardised cosine + BM25 (+ feedback, time)."""
-        rids: list[int] = []
-        cos_values: list[float] = []
-        for rid in pool:
-            value = cos.get(rid)
-            if value is None:
-                vec = self.indexes.vector(scope_id, "pages", rid)
-                if vec is None:
-                    continue
-                value = cos[rid] = float(vec @ qvec)
-            rids.append(rid)
-            cos_values.append(value)
-        if not rids:
-            return None
-        c = np.asarray(cos_values, dtype=np.float64)
-        b = np.asarray([bm25.get(r, 0.0) for r in rids], dtype=np.float64)
+    def _scored(self, scope_id: int, lex: _Lexicon, qvec: np.ndarray, pool: set[int], cos_of: dict[int, float],
+                bm25: np.ndarray, hints: list[TimeHint], feedback: np.ndarray | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(docs, base score, cosine, BM25) of a candidate pool; base = standardised cosine + BM25
+        (+ query-expansion BM25, + time hints)."""
+        docs = np.asarray(sorted(pool), dtype=np.int64)
+        missing = [int(d) for d in docs if int(d) not in cos_of]
+        if missing:
+            vectors = self._page_vectors(scope_id, [int(lex.rid.data[d]) for d in missing])
+            for d, vec in zip(missing, vectors):
+                if vec is not None:
+                    cos_of[d] = float(vec @ qvec)
+        docs = np.asarray([d for d in docs.tolist() if d in cos_of], dtype=np.int64)
+        if not len(docs):
+            empty = np.zeros(0)
+            return docs, empty, empty, empty
+        c = np.asarray([cos_of[d] for d in docs.tolist()], dtype=np.float64)
+        b = bm25[docs]
         base = _standardise(c) + LEXICAL_WEIGHT * _standardise(b)
-        if feedback:
-            base += FEEDBACK_WEIGHT * _standardise(np.asarray([feedback.get(r, 0.0) for r in rids], dtype=np.float64))
+        if feedback is not None:
+            base += FEEDBACK_WEIGHT * _standardise(feedback[docs])
         if hints:
-            base += DATE_WEIGHT * np.asarray(
-                [r in lex.doc_of and any(h.matches(lex.stamps[lex.doc_of[r]]) for h in hints) for r in rids],
-                dtype=np.float64)
-        return rids, base, c, b
+            stamps = lex.stamp.data[docs]
+            base += DATE_WEIGHT * np.asarray([any(h.matches(t) for h in hints) for t in stamps.tolist()], dtype=np.float64)
+        return docs, base, c, b
+
+    def _page_vectors(self, scope_id: int, rids: list[int]) -> list[np.ndarray | None]:
+        """Stored vectors of some pages, from the in-memory page index (one batch call when it can)."""
+        with self.indexes._lock:  # noqa: SLF001 - the same package's index internals
+            entry = self.indexes._indexes.get((scope_id, "pages"))  # noqa: SLF001
+            if entry is None:
+                return [None] * len(rids)
+            labels = [entry.label_of.get(r, -1) for r in rids]
+            known = [lab for lab in labels if lab >= 0]
+            if not known:
+                return [None] * len(rids)
+            try:
+                block = entry.index.reconstruct_batch(np.asarray(known, dtype=np.int64))
+            except Exception:  # an index type without batch reconstruction
+                block = np.vstack([entry.index.reconstruct(int(lab)) for lab in known])
+        it = iter(block)
+        return [next(it) if lab >= 0 else None for lab in labels]
 
     def _facts(self, scope_id: int, table: Any, qvec: np.ndarray) -> list[ScoredFact]:
         hits = self.indexes.search(scope_id, table, qvec, self.config.knowledge_top_k)

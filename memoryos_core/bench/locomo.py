@@ -198,6 +198,33 @@ def _latency(values: Sequence[float]) -> dict[str, float | None]:
             "p95_ms": _r(metrics.percentile([v * 1000 for v in values], 95), 2), "n": len(values)}
 
 
+class QueryCache:
+    """Wraps an embedder so a text embedded alone (a query) is embedded once: the bench asks
+    MemoryOS the same question at every budget, and only the first call pays for the embedding."""
+
+    def __init__(self, inner: Any, size: int = 4096) -> None:
+        self.inner, self.name, self.size = inner, inner.name, size
+        self._cache: dict[str, np.ndarray] = {}
+
+    @property
+    def dim(self) -> int:
+        return int(self.inner.dim)
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        if len(texts) != 1:
+            return self.inner.embed(texts)
+        hit = self._cache.get(texts[0])
+        if hit is None:
+            hit = self.inner.embed(texts)[0]
+            if len(self._cache) >= self.size:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[texts[0]] = hit
+        return hit[None, :].copy()
+
+    async def aembed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.embed(texts)
+
+
 def evidence_texts(conv: Conversation, q: Question) -> list[str]:
     turns = conv.turn_map()
     return [turns[d].text if turns[d].text.strip() else turns[d].full_text for d in q.evidence if d in turns]
@@ -210,8 +237,8 @@ def open_memory(conv: Conversation, opts: BenchOptions, storage: Path, llm_kwarg
         if not opts.llm_enabled:
             stack.enter_context(_without_env("OPENAI_API_KEY", "OPENAI_BASE_URL"))
         return Memoryos(user_id=conv.sample_id, data_storage_path=storage, background=True,
-                        short_term_capacity=opts.short_term_capacity, embedder=opts.embedder or default_embedder(),
-                        **llm_kwargs)
+                        short_term_capacity=opts.short_term_capacity,
+                        embedder=QueryCache(opts.embedder or default_embedder()), **llm_kwargs)
 
 
 def ingest(memory: Memoryos, conv: Conversation, progress: bool = False) -> dict[str, Any]:
@@ -309,6 +336,7 @@ def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
     ingest_rows: list[dict[str, Any]] = []
     baseline_index_seconds = 0.0
     retrieve_times: dict[str, list[float]] = {b: [] for b in budgets}
+    first_retrieves: list[float] = []  # the first budget of each question: query embedding included
     baseline_times: dict[str, list[float]] = {"naive_rag": [], "hybrid_rag": []}
     question_rows: list[dict[str, Any]] = []
     skipped_no_evidence = 0
@@ -340,7 +368,7 @@ def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
                         t = time.perf_counter()
                         res = memory.retrieve(q.question, top_k=opts.top_k, max_context_tokens=b, record_visits=False)
                         dt = time.perf_counter() - t
-                        retrieve_times[key].append(dt)
+                        (first_retrieves if b == opts.budgets[0] else retrieve_times[key]).append(dt)
                         outs = {"memoryos": (res.context, res.context_tokens, dt)}
                         t = time.perf_counter()
                         outs["naive_rag"] = (*naive_rag(corpus, qvecs[qi], b, counter), time.perf_counter() - t)
@@ -382,7 +410,7 @@ def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
         if own_workdir:
             shutil.rmtree(workdir, ignore_errors=True)
 
-    results = _assemble(opts, convs, acc, budgets, ingest_rows, retrieve_times, baseline_times,
+    results = _assemble(opts, convs, acc, budgets, ingest_rows, first_retrieves, retrieve_times, baseline_times,
                         baseline_index_seconds, qa_section, skipped_no_evidence, unresolved, embedder,
                         time.perf_counter() - started)
     write_outputs(results, question_rows, opts.out)
@@ -470,7 +498,7 @@ def _run_qa(jobs: list[tuple[Conversation, Question, str, str, float, dict[str, 
 
 
 def _assemble(opts: BenchOptions, convs: list[Conversation], acc: dict[str, _Acc], budgets: list[str],
-              ingest_rows: list[dict[str, Any]], retrieve_times: dict[str, list[float]],
+              ingest_rows: list[dict[str, Any]], first_retrieves: list[float], retrieve_times: dict[str, list[float]],
               baseline_times: dict[str, list[float]], baseline_index_seconds: float, qa: dict[str, Any],
               skipped_no_evidence: int, unresolved: int, embedder: Any, elapsed: float) -> dict[str, Any]:
     systems: dict[str, Any] = {}
@@ -490,7 +518,7 @@ def _assemble(opts: BenchOptions, convs: list[Conversation], acc: dict[str, _Acc
         systems[system] = entry
     turns = sum(r["turns"] for r in ingest_rows)
     secs = sum(r["seconds"] for r in ingest_rows)
-    all_retrieves = [t for ts in retrieve_times.values() for t in ts]
+    cached = [t for ts in retrieve_times.values() for t in ts]
     counts: dict[str, int] = {}
     for c in convs:
         for q in c.questions:
@@ -517,8 +545,11 @@ def _assemble(opts: BenchOptions, convs: list[Conversation], acc: dict[str, _Acc
                    "llm_calls": sum(r["llm_calls"] for r in ingest_rows),
                    "embedding_calls": sum(r["embedding_calls"] for r in ingest_rows),
                    "per_conversation": ingest_rows},
-        "latency": {"memoryos_retrieve": {**_latency(all_retrieves),
-                                          "per_budget": {b: _latency(t) for b, t in retrieve_times.items()}},
+        "latency": {"memoryos_retrieve": {**_latency(first_retrieves),
+                                          "note": "first budget of each question: query embedding included"},
+                    "memoryos_retrieve_query_cached": {**_latency(cached),
+                                                       "note": "other budgets: the question's vector is cached",
+                                                       "per_budget": {b: _latency(t) for b, t in retrieve_times.items() if t}},
                     "naive_rag_search": _latency(baseline_times["naive_rag"]),
                     "hybrid_rag_search": _latency(baseline_times["hybrid_rag"]),
                     "baseline_turn_indexing_seconds": round(baseline_index_seconds, 2)},
@@ -581,13 +612,14 @@ def render_markdown(results: dict[str, Any]) -> str:
                 pc = e.get(f"{metric}_per_category", {})
                 lines.append(f"| {LABELS[s]} | {metric} | " + " | ".join(_f(pc.get(c)) for c in cats_qa) + " |")
     ing, lat = results["ingest"], results["latency"]
-    rl = lat["memoryos_retrieve"]
+    rl, rc = lat["memoryos_retrieve"], lat["memoryos_retrieve_query_cached"]
     lines += ["", "### Cost and speed", "",
               f"- Ingest: {ing['turns']} turns as {ing['pages']} pages in {ing['seconds']:.1f} s "
               f"= {_f(ing['turns_per_second'], 1)} turns/s (embedding and consolidation included); "
               f"LLM calls during ingest: {ing['llm_calls']}.",
               f"- MemoryOS retrieve (query embedding, ranking, context assembly): p50 {_f(rl['p50_ms'], 1)} ms, "
-              f"p95 {_f(rl['p95_ms'], 1)} ms over {rl['n']} calls.",
+              f"p95 {_f(rl['p95_ms'], 1)} ms over {rl['n']} calls; with the query vector cached (the same question "
+              f"at the other budgets): p50 {_f(rc['p50_ms'], 1)} ms, p95 {_f(rc['p95_ms'], 1)} ms.",
               f"- Baseline search (precomputed vectors): naive p50 {_f(lat['naive_rag_search']['p50_ms'], 1)} ms, "
               f"hybrid p50 {_f(lat['hybrid_rag_search']['p50_ms'], 1)} ms.",
               f"- Wall time {results['wall_seconds']:.0f} s on {results['machine']['cores']} cores "
