@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,7 +18,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, SystemMessage
 
 from memoryos_core import ChatMessage, Completion
-from memoryos_core.providers import normalize
+from memoryos_core.providers.base import ForeignEmbedder
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +118,7 @@ class LangChainChatModel:
         return f"LangChainChatModel({self.model_name!r})"
 
 
-class LangChainEmbeddings:
+class LangChainEmbeddings(ForeignEmbedder):
     """LangChain ``Embeddings`` behind the core ``Embedder`` protocol.
 
     Texts are embedded with ``embed_documents`` (pages, facts and queries alike: the core compares
@@ -130,45 +129,19 @@ class LangChainEmbeddings:
     def __init__(self, embeddings: Embeddings, *, name: str | None = None, dim: int | None = None) -> None:
         if not isinstance(embeddings, Embeddings):
             raise TypeError(f"embeddings must be a LangChain Embeddings, got {type(embeddings).__name__}")
-        if dim is not None and (not isinstance(dim, int) or dim < 1):
-            raise ValueError("dim must be a positive integer")
         self.embeddings = embeddings
         model = next((v for v in (getattr(embeddings, a, None) for a in ("model", "model_name", "model_id"))
                       if isinstance(v, str) and v), None)
-        self.name = name or f"langchain:{type(embeddings).__name__}" + (f":{model}" if model else "")
-        self._dim = dim
-        self._lock = threading.Lock()
+        super().__init__(name=name or f"langchain:{type(embeddings).__name__}" + (f":{model}" if model else ""), dim=dim)
 
-    @property
-    def dim(self) -> int:
-        if self._dim is None:
-            with self._lock:
-                if self._dim is None:
-                    probe = np.asarray(self.embeddings.embed_query("dimension probe"), dtype=np.float32)
-                    if probe.ndim != 1 or probe.size == 0:
-                        raise ValueError(f"{self.name}: embed_query returned a vector of shape {probe.shape}")
-                    self._dim = int(probe.size)
-        return self._dim
+    def _probe(self) -> Any:
+        return [self.embeddings.embed_query("dimension probe")]
 
-    def _check(self, vectors: Any, count: int) -> np.ndarray:
-        array = np.asarray(vectors, dtype=np.float32)
-        if array.ndim != 2 or array.shape[0] != count:
-            raise ValueError(f"{self.name}: expected {count} vectors, got an array of shape {array.shape}")
-        if array.shape[1] != self.dim:
-            raise ValueError(f"{self.name}: vectors have {array.shape[1]} dimensions, expected {self.dim}")
-        return normalize(array)
+    def _embed_batch(self, texts: list[str]) -> Any:
+        return self.embeddings.embed_documents(texts)
 
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._check(self.embeddings.embed_documents(texts), len(texts))
-
-    async def aembed(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._check(await self.embeddings.aembed_documents(texts), len(texts))
+    async def _aembed_batch(self, texts: list[str]) -> Any:
+        return await self.embeddings.aembed_documents(texts)
 
     def __repr__(self) -> str:
         return f"LangChainEmbeddings({self.name!r})"

@@ -7,7 +7,6 @@ application already configured.
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -16,7 +15,7 @@ from llama_index.core.base.llms.types import ChatMessage as LIChatMessage
 from llama_index.core.base.llms.types import ChatResponse, MessageRole
 from llama_index.core.llms.llm import LLM
 
-from memoryos_core.providers.base import ChatMessage, Completion, normalize
+from memoryos_core.providers.base import ChatMessage, Completion, ForeignEmbedder
 
 _PROMPT_KEYS = ("prompt_tokens", "input_tokens", "prompt_token_count", "promptTokenCount", "prompt_eval_count")
 _COMPLETION_KEYS = ("completion_tokens", "output_tokens", "candidates_token_count", "candidatesTokenCount", "eval_count")
@@ -97,7 +96,7 @@ class LlamaIndexLLM:
         return f"LlamaIndexLLM({type(self.llm).__name__}, model_name={self.model_name!r})"
 
 
-class LlamaIndexEmbedding:
+class LlamaIndexEmbedding(ForeignEmbedder):
     """A LlamaIndex ``BaseEmbedding`` as a MemoryOS ``Embedder``: float32, L2-normalised, shape (n, dim).
 
     ``dim`` is probed once with one embedding call when not given. MemoryOS embeds pages, facts and
@@ -107,46 +106,14 @@ class LlamaIndexEmbedding:
     def __init__(self, embed_model: BaseEmbedding, *, dim: int | None = None, name: str | None = None) -> None:
         if not isinstance(embed_model, BaseEmbedding):
             raise TypeError(f"LlamaIndexEmbedding needs a llama_index BaseEmbedding, got {type(embed_model).__name__}")
-        if dim is not None and (not isinstance(dim, int) or dim < 1):
-            raise ValueError("dim must be a positive integer")
         self.embed_model = embed_model
-        self.name = name or f"llamaindex:{type(embed_model).__name__}:{embed_model.model_name}"
-        self._dim = dim
-        self._lock = threading.Lock()
+        super().__init__(name=name or f"llamaindex:{type(embed_model).__name__}:{embed_model.model_name}", dim=dim)
 
-    @property
-    def dim(self) -> int:
-        if self._dim is None:
-            with self._lock:
-                if self._dim is None:
-                    self._check(np.asarray(self.embed_model.get_text_embedding_batch(["dimension probe"]),
-                                           dtype=np.float32), 1)
-        assert self._dim is not None
-        return self._dim
+    def _embed_batch(self, texts: list[str]) -> Any:
+        return self.embed_model.get_text_embedding_batch(texts)
 
-    def _check(self, vectors: np.ndarray, n: int) -> np.ndarray:
-        if vectors.ndim != 2 or vectors.shape[0] != n or vectors.shape[1] < 1:
-            raise ValueError(f"embedding model returned shape {vectors.shape} for {n} texts")
-        if self._dim is None:
-            self._dim = int(vectors.shape[1])
-        elif vectors.shape[1] != self._dim:
-            raise ValueError(f"embedding model returned {vectors.shape[1]}-dimensional vectors, expected {self._dim}")
-        if not np.all(np.isfinite(vectors)):
-            raise ValueError("embedding model returned non-finite values")
-        return normalize(vectors)
-
-    def embed(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        return self._check(np.asarray(self.embed_model.get_text_embedding_batch(texts), dtype=np.float32), len(texts))
-
-    async def aembed(self, texts: Sequence[str]) -> np.ndarray:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32)
-        vectors = await self.embed_model.aget_text_embedding_batch(texts)
-        return self._check(np.asarray(vectors, dtype=np.float32), len(texts))
+    async def _aembed_batch(self, texts: list[str]) -> Any:
+        return await self.embed_model.aget_text_embedding_batch(texts)
 
     def __repr__(self) -> str:
         return f"LlamaIndexEmbedding({self.name!r}, dim={self._dim})"

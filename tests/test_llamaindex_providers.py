@@ -199,7 +199,7 @@ def test_embedding_probes_dim_once_and_normalises() -> None:
     with pytest.raises(ValueError):
         LlamaIndexEmbedding(MockEmbedding(embed_dim=8), dim=0)
     wrong = LlamaIndexEmbedding(MockEmbedding(embed_dim=8), dim=16)
-    with pytest.raises(ValueError, match="8-dimensional"):
+    with pytest.raises(ValueError, match="have 8 dimensions, expected 16"):
         wrong.embed(["x"])
 
 
