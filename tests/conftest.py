@@ -14,6 +14,13 @@ except ImportError:
 _PROXY_VARS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
 
+@pytest.fixture(autouse=True)
+def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs offline: a key or endpoint in the caller's environment must never be used."""
+    for name in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "MEMORYOS_LOCOMO"):
+        monkeypatch.delenv(name, raising=False)
+
+
 @pytest.fixture
 def scripted_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[ScriptedOpenAI]:
     """A started scripted OpenAI-compatible server on 127.0.0.1; stopped after the test."""

@@ -27,11 +27,6 @@ from memoryos_core import HashingEmbedder, Memoryos
 from memoryos_langchain import MemoryOSChatMessageHistory, MemoryOSRetriever, format_memory_documents
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
-
 def make(path: Path, user: str = "alice", **kwargs: Any) -> Memoryos:
     kwargs.setdefault("embedder", HashingEmbedder(1024))
     kwargs.setdefault("background", False)

@@ -19,11 +19,6 @@ from memoryos_core import HashingEmbedder, Memoryos
 from memoryos_langchain import MemoryOSMiddleware
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
-
 class RecordingAgentModel(GenericFakeChatModel):
     """A fake chat model for agents: scripted answers, every prompt kept, tools accepted."""
 

@@ -22,11 +22,6 @@ from memoryos_langchain import LangChainChatModel, LangChainEmbeddings
 T0 = 1_700_000_000.0
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
-
 class RecordingFakeChatModel(FakeListChatModel):
     received: list[list[BaseMessage]] = []
 

@@ -19,11 +19,6 @@ T0 = 1_700_000_000.0
 EXPORT = "memoryos-export/1"
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
-
 def make(path: Path, user: str = "alice", **kwargs: Any) -> Memoryos:
     kwargs.setdefault("embedder", HashingEmbedder(1024))
     kwargs.setdefault("background", False)

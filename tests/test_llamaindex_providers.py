@@ -99,11 +99,6 @@ class LexicalEmbedding(BaseEmbedding):
         return self._vec(query)
 
 
-@pytest.fixture(autouse=True)
-def _offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-
-
 # -- LlamaIndexLLM ---------------------------------------------------------------------------
 
 def test_llm_maps_roles_and_reads_usage() -> None:
