@@ -1,9 +1,10 @@
 """Baselines over raw turns: full context, naive RAG (cosine) and hybrid RAG (BM25 + cosine, RRF).
 
-All share one :class:`TurnCorpus` per conversation: each turn is rendered once (the same line
-format MemoryOS uses for its pages: short date, speaker, text, image caption), embedded once with
-the core's embedder, and tokenised once for BM25. Contexts are filled greedily in rank order up to
-the token budget, counted with the same tiktoken counter as MemoryOS's contexts.
+All share one :class:`TurnCorpus` per conversation: each turn is rendered once as
+``Speaker: text [shares an image: caption]`` (the way MemoryOS shows a page's sides), embedded once
+with the core's embedder, and tokenised once for BM25. Contexts are filled greedily in rank order up
+to the token budget and laid out like MemoryOS's: conversation order, one ``[8 May 2023]`` date line
+per day, counted with the same tiktoken counter.
 """
 
 from __future__ import annotations
@@ -88,15 +89,34 @@ def rrf(rankings: Sequence[Sequence[int]], k: int = RRF_K) -> list[int]:
 
 
 def turn_line(turn: Turn) -> str:
-    """A turn as it appears in a baseline's context (same shape as a MemoryOS page line)."""
-    return f"[{short_date(turn.timestamp)}] {speaker_line(turn.speaker, turn.full_text)}"
+    """A turn as it appears in a baseline's context: speaker and text (with any image caption)."""
+    return speaker_line(turn.speaker, turn.full_text)
+
+
+def day_line(turn: Turn) -> str:
+    """The date line that heads a day's turns, as in MemoryOS's context."""
+    return f"[{short_date(turn.timestamp)}]"
+
+
+def render_turns(turns: Sequence[Turn], chosen: Sequence[int]) -> str:
+    """Chosen turns in conversation order, one date line per run of turns of the same day (MemoryOS's layout)."""
+    lines: list[str] = []
+    current = None
+    for i in sorted(chosen):
+        day = day_line(turns[i])
+        if day != current:
+            lines.append(day)
+            current = day
+        lines.append(turn_line(turns[i]))
+    return "\n".join(lines)
 
 
 @dataclass
 class TurnCorpus:
     turns: list[Turn]
-    lines: list[str]
     costs: list[int]
+    days: list[str]
+    day_costs: dict[str, int]
     vectors: np.ndarray
     bm25: BM25
 
@@ -104,10 +124,11 @@ class TurnCorpus:
     def build(cls, conv: Conversation, embedder: Any, counter: Any) -> "TurnCorpus":
         turns = conv.turns
         lines = [turn_line(t) for t in turns]
-        vectors = embedder.embed([speaker_line(t.speaker, t.full_text) for t in turns])
-        return cls(turns=turns, lines=lines, costs=[counter.count(x) + 1 for x in lines],
-                   vectors=np.asarray(vectors, dtype=np.float32),
-                   bm25=BM25([bm25_tokens(speaker_line(t.speaker, t.full_text)) for t in turns]))
+        days = [day_line(t) for t in turns]
+        vectors = embedder.embed(lines)
+        return cls(turns=turns, costs=[counter.count(x) + 1 for x in lines], days=days,
+                   day_costs={d: counter.count(d) + 1 for d in set(days)},
+                   vectors=np.asarray(vectors, dtype=np.float32), bm25=BM25([bm25_tokens(x) for x in lines]))
 
     def cosine_ranking(self, qvec: np.ndarray) -> list[int]:
         sims = self.vectors @ np.asarray(qvec, dtype=np.float32)
@@ -119,24 +140,29 @@ class TurnCorpus:
         return [int(i) for i in order if scores[i] > 0]
 
     def fill(self, ranking: Sequence[int], budget: int, counter: Any) -> tuple[str, int]:
-        """Greedy fill in rank order (skipping turns that do not fit), shown in conversation order."""
+        """Greedy fill in rank order (skipping turns that do not fit, a new day costing its date line),
+        shown in conversation order; the exact count decides, dropping the weakest turns if needed."""
         chosen: list[int] = []
+        days: set[str] = set()
         used = 0
         for i in ranking:
-            cost = self.costs[i]
+            if budget - used < 4:
+                break
+            cost = self.costs[i] + (0 if self.days[i] in days else self.day_costs[self.days[i]])
             if used + cost > budget:
                 continue
             chosen.append(i)
+            days.add(self.days[i])
             used += cost
         while True:
-            text = "\n".join(self.lines[i] for i in sorted(chosen))
+            text = render_turns(self.turns, chosen)
             exact = counter.count(text)
             if exact <= budget or not chosen:
                 return text, exact
             chosen.pop()
 
     def full(self, counter: Any) -> tuple[str, int]:
-        text = "\n".join(self.lines)
+        text = render_turns(self.turns, range(len(self.turns)))
         return text, counter.count(text)
 
 

@@ -532,7 +532,7 @@ def _assemble(opts: BenchOptions, convs: list[Conversation], acc: dict[str, _Acc
         "wall_seconds": round(elapsed, 1),
         "machine": _machine(),
         "data": {"path": str(data_path), "sha256": _sha256(data_path), "conversations": [c.sample_id for c in convs],
-                 "questions_per_category": counts, "questions_without_evidence": skipped_no_evidence,
+                 "questions_per_category": dict(sorted(counts.items(), key=lambda kv: int(kv[0]))), "questions_without_evidence": skipped_no_evidence,
                  "unresolved_evidence_ids": unresolved, "max_questions_per_conversation": opts.max_questions},
         "config": {"budgets": [int(b) for b in budgets], "categories": list(opts.categories), "top_k": opts.top_k,
                    "short_term_capacity": opts.short_term_capacity, "embedder": getattr(embedder, "name", "?"),
@@ -573,10 +573,10 @@ def render_markdown(results: dict[str, Any]) -> str:
              "|---|" + "---:|" * (2 * len(budgets))]
     for s in BUDGETED:
         e = systems[s]
-        lines.append(f"| {e['label']} | " + " | ".join(_f(e["evidence_recall"].get(b)) for b in budgets) + " | " +
+        lines.append(f"| {e['label']} | " + " | ".join(_f(e["evidence_recall"].get(b), 4) for b in budgets) + " | " +
                      " | ".join(_f(e["avg_context_tokens"].get(b), 0) for b in budgets) + " |")
     fc = systems["full_context"]
-    lines.append(f"| {fc['label']} (unbudgeted) | " + " | ".join(_f(fc["evidence_recall"].get("full")) for _ in budgets)
+    lines.append(f"| {fc['label']} (unbudgeted) | " + " | ".join(_f(fc["evidence_recall"].get("full"), 4) for _ in budgets)
                  + " | " + " | ".join(_f(fc["avg_context_tokens"].get("full"), 0) for _ in budgets) + " |")
     cats = sorted({c for s in BUDGETED for b in budgets for c in systems[s]["per_category"].get(b, {})}, key=int)
     lines += ["", "### Evidence recall per category", "",
