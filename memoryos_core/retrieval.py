@@ -22,13 +22,11 @@ short-term pages compete on relevance like any other page instead of taking a fi
 
 from __future__ import annotations
 
-import calendar
 import math
 import re
 import threading
 import time
-from bisect import bisect_left
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
 from typing import Any, Iterable, Sequence
