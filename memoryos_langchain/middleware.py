@@ -170,23 +170,27 @@ class MemoryOSMiddleware(AgentMiddleware[MemoryOSState, Any]):
                                ) -> ModelCallResult[Any]:
         return await handler(self.with_context(request))
 
+    def _to_record(self, state: MemoryOSState) -> tuple[str, str, str] | None:
+        """The exchange to record after a run, or None (recording off, nothing new)."""
+        return self._exchange(state) if self.record else None
+
+    @staticmethod
+    def _clear_context(state: MemoryOSState) -> dict[str, Any] | None:
+        return {CONTEXT_KEY: None} if state.get(CONTEXT_KEY) else None
+
     def after_agent(self, state: MemoryOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
-        if not self.record:
-            return {CONTEXT_KEY: None} if state.get(CONTEXT_KEY) else None
-        exchange = self._exchange(state)
+        exchange = self._to_record(state)
         if exchange is None:
-            return {CONTEXT_KEY: None} if state.get(CONTEXT_KEY) else None
+            return self._clear_context(state)
         marker, question, answer = exchange
         config = _run_config()
         self.memory_for(runtime, config).add_memory(question, answer, meta_data=self._meta(config))
         return {RECORDED_KEY: marker, CONTEXT_KEY: None}
 
     async def aafter_agent(self, state: MemoryOSState, runtime: Runtime[Any]) -> dict[str, Any] | None:
-        if not self.record:
-            return {CONTEXT_KEY: None} if state.get(CONTEXT_KEY) else None
-        exchange = self._exchange(state)
+        exchange = self._to_record(state)
         if exchange is None:
-            return {CONTEXT_KEY: None} if state.get(CONTEXT_KEY) else None
+            return self._clear_context(state)
         marker, question, answer = exchange
         config = _run_config()
         memory = await asyncio.to_thread(self.memory_for, runtime, config)

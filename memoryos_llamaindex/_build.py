@@ -12,6 +12,14 @@ from memoryos_core import Memoryos
 from .providers import LlamaIndexEmbedding, LlamaIndexLLM
 
 
+def _pop_either(kwargs: dict[str, Any], name: str, alias: str) -> Any:
+    """Take the value passed as ``name`` or as ``alias`` (not both)."""
+    value, other = kwargs.pop(name, None), kwargs.pop(alias, None)
+    if value is not None and other is not None:
+        raise TypeError(f"pass {name}= or {alias}=, not both")
+    return value if value is not None else other
+
+
 def core_models(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Map ``memory_llm`` / ``llm`` and ``embed_model`` / ``embedder`` to the core's ``llm`` / ``embedder``.
 
@@ -19,18 +27,10 @@ def core_models(kwargs: dict[str, Any]) -> dict[str, Any]:
     already implementing the core protocols pass through.
     """
     kwargs = dict(kwargs)
-    llm = kwargs.pop("memory_llm", None)
-    if llm is None:
-        llm = kwargs.pop("llm", None)
-    elif kwargs.get("llm") is not None:
-        raise TypeError("pass memory_llm= or llm=, not both")
+    llm = _pop_either(kwargs, "memory_llm", "llm")
     if isinstance(llm, LLM):
         llm = LlamaIndexLLM(llm)
-    embedder = kwargs.pop("embed_model", None)
-    if embedder is None:
-        embedder = kwargs.pop("embedder", None)
-    elif kwargs.get("embedder") is not None:
-        raise TypeError("pass embed_model= or embedder=, not both")
+    embedder = _pop_either(kwargs, "embed_model", "embedder")
     if isinstance(embedder, BaseEmbedding):
         embedder = LlamaIndexEmbedding(embedder)
     if llm is not None:
