@@ -793,7 +793,11 @@ def test_memoryos_background_mode(location: str) -> None:
         filler(memory, 40, T0)
         assert memory.flush(60)
         stats = memory.stats()["tiers"]
-        assert stats["short_term"] + stats["mid_term"] == 40 and stats["mid_term"] >= 24
+        # The worker takes whatever overflow it finds when it runs, so the split depends on timing; the
+        # invariant is that fewer than a batch of overflowed pages is left waiting.
+        cfg = memory.config
+        assert stats["short_term"] + stats["mid_term"] == 40
+        assert stats["short_term"] - cfg.short_term_capacity < cfg.consolidation_batch_size
         assert stats["unembedded"] == 0 and stats["pending_jobs"] == 0
     finally:
         memory.close()
