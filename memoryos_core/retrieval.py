@@ -15,7 +15,11 @@ Candidates (semantic top-k, lexical top-k, pages in a named time window, and the
 are scored on one scale: cosine and BM25 are standardised over the candidate set and added.
 
 The context groups the chosen pages by date in conversation order (one short date line per
-group instead of a timestamp per page). The recent-conversation section is shown while the
+group instead of a timestamp per page). The best exchanges are shown whole, up to half of the
+past-conversation budget; past that, an exchange is shown by the side the question is about (the
+speaker it names, the user for "I/my", the assistant for "you", else the side sharing more of its
+words), which fits about twice as many exchanges: evidence of a question mostly sits in what one
+person said. The recent-conversation section is shown while the
 conversation is live; when the newest exchange is older than ``recent_live_seconds``, the
 short-term pages compete on relevance like any other page instead of taking a fixed share.
 """
@@ -26,10 +30,10 @@ import math
 import re
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -51,6 +55,9 @@ SITTING_WEIGHT = 0.2
 DATE_WEIGHT = 3.0
 #: Query expansion: distinctive words of the best first-pass pages, added with a small weight.
 FEEDBACK_PAGES, FEEDBACK_TERMS, FEEDBACK_WEIGHT = 5, 10, 0.3
+#: Share of the past-conversation budget filled with whole exchanges, best first; past it, an exchange
+#: is shown by the side the question is about (see ``Focus``), so twice as many exchanges fit.
+WHOLE_SHARE = 0.5
 #: Exchanges further apart than this start a new sitting.
 SITTING_GAP = 3600.0
 BM25_K1, BM25_B = 1.2, 0.75
@@ -135,6 +142,65 @@ def time_hints(query: str) -> list[TimeHint]:
                 continue
             taken.append((m.start(), m.end()))
     return hints
+
+
+# -- the side of an exchange a question is about ------------------------------------------------
+
+#: A side that starts with a speaker's name ("Caroline: ...", "Dr. Ann Lee: ...").
+_NAMED_SIDE = re.compile(r"[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,2}: ")
+_FIRST_PERSON = frozenset({"i", "me", "my", "mine", "myself", "user"})
+_SECOND_PERSON = frozenset({"you", "your", "yours", "yourself", "assistant"})
+_WORD = re.compile(r"[\w']+")
+
+
+@dataclass(frozen=True)
+class Focus:
+    """Who and what a question is about, to pick the telling side of an exchange.
+
+    A question that names a speaker ("What did Caroline research?") is answered by what that speaker
+    said; one in the first person ("what did I say about...") by the user's side, one in the second
+    person by the assistant's; otherwise the side sharing more of the question's words wins.
+    """
+
+    text: str
+    terms: frozenset[str]
+    role: str | None  # "user" or "assistant" when the question speaks of one role only
+
+    @classmethod
+    def of(cls, query: str) -> "Focus":
+        words = {w.lower() for w in _WORD.findall(query)}
+        first, second = bool(words & _FIRST_PERSON), bool(words & _SECOND_PERSON)
+        role = "user" if first and not second else "assistant" if second and not first else None
+        return cls(query, frozenset(lexical_terms(query)), role)
+
+    def _names(self, side: str) -> bool:
+        m = _NAMED_SIDE.match(side)
+        return bool(m) and re.search(rf"\b{re.escape(m.group(0)[:-2])}\b", self.text) is not None
+
+    def side(self, page: Page) -> str | None:
+        """``"user"`` or ``"assistant"``: the side of ``page`` the question is about; None when neither
+        stands out (or the page has one side)."""
+        if not (page.user_input and page.agent_response):
+            return None
+        marks = []
+        for role, side in (("user", page.user_input), ("assistant", page.agent_response)):
+            named = _NAMED_SIDE.match(side) is not None
+            speaker = self._names(side) if named else role == self.role
+            marks.append((speaker, len(self.terms.intersection(_side_terms(side)))))
+        if marks[0] == marks[1]:
+            return None
+        return "user" if marks[0] > marks[1] else "assistant"
+
+
+@lru_cache(maxsize=16384)
+def _side_terms(text: str) -> frozenset[str]:
+    """Content words of one side of an exchange (sides recur from query to query)."""
+    return frozenset(lexical_terms(text))
+
+
+def one_side(page: Page, role: str) -> Page:
+    """``page`` with only its ``role`` side (the other blanked), for showing half an exchange."""
+    return replace(page, agent_response="") if role == "user" else replace(page, user_input="")
 
 
 # -- lexical index ----------------------------------------------------------------------------
@@ -407,8 +473,6 @@ def _relevance(score: float) -> float:
 
 
 RECENT_TITLE = "## Recent conversation"
-#: A side that starts with a speaker's name ("Caroline: ...", "Dr. Ann Lee: ...") is shown without a role label.
-_NAMED_SIDE = re.compile(r"[A-Z][\w'.-]*(?: [A-Z][\w'.-]*){0,2}: ")
 TITLES = {"profile": "## User profile", "user": "## What is known about the user",
           "assistant": "## What is known about the assistant", "mid": "## Relevant past conversation",
           "short": RECENT_TITLE}
@@ -438,7 +502,7 @@ class Retriever:
         assistant_facts = self._facts(scope_id, "facts_assistant", qvec)
         profile = self.store.profile(scope_id)
         context, used, kept = self.assemble(profile, short if live else [], ranked, user_facts, assistant_facts,
-                                            max_context_tokens, budget)
+                                            max_context_tokens, budget, Focus.of(query))
         if record_visits:
             visited = sorted({rid for _, rid in kept if rid is not None})
             self.store.record_visits(scope_id, visited, self.heat)
@@ -616,14 +680,29 @@ class Retriever:
             lines.append(self._past_text(sp.page))
         return lines
 
+    @staticmethod
+    def _shown_as(page: Page, role: str | None, may_be_whole: bool) -> Iterator[Page]:
+        """Ways to show an exchange past the best ones, in order: the side the question is about when
+        there is one; else the whole exchange (when it may still be shown whole), then either side."""
+        if role is not None:
+            yield one_side(page, role)
+            return
+        if may_be_whole:
+            yield page
+        if page.user_input and page.agent_response:
+            yield one_side(page, "user")
+            yield one_side(page, "assistant")
+
     def assemble(self, profile: Profile, short: list[Page], mid: list[tuple[ScoredPage, int | None]],
                  user_facts: list[ScoredFact],
-                 assistant_facts: list[ScoredFact], limit: int, budget: Budget = Budget()
-                 ) -> tuple[str, int, list[tuple[ScoredPage, int | None]]]:
+                 assistant_facts: list[ScoredFact], limit: int, budget: Budget = Budget(),
+                 focus: Focus | None = None) -> tuple[str, int, list[tuple[ScoredPage, int | None]]]:
         """Fill the budget section by section; returns (text, exact tokens, kept past pages).
 
         ``short`` is the recent-conversation section (empty when the conversation is not live);
-        past pages are taken by score and shown by date, in conversation order.
+        past pages are taken by score and shown by date, in conversation order. With a ``focus``,
+        exchanges past the first ``WHOLE_SHARE`` of the past-conversation budget, and any exchange too
+        long for what is left, are shown by the side the question is about.
         """
         count = self._count
         sections: dict[str, list[str]] = {"profile": [], "user": [], "assistant": [], "mid": [], "short": []}
@@ -662,16 +741,31 @@ class Retriever:
         used += headers
         kept: list[tuple[ScoredPage, int | None]] = []
         days: set[str] = set()
-        for sp, seg_rid in mid:
-            if limit - used < 8:  # no page fits in what is left
-                break
-            day = self._date_line(sp.page)
-            cost = count(self._past_text(sp.page)) + 1 + (0 if day in days else count(day) + 1)
+
+        def fits(page: Page) -> bool:
+            nonlocal used
+            day = self._date_line(page)
+            cost = count(self._past_text(page)) + 1 + (0 if day in days else count(day) + 1)
             if used + cost > limit:
-                continue
+                return False
             used += cost
             days.add(day)
-            kept.append((sp, seg_rid))
+            return True
+
+        whole_until = used + WHOLE_SHARE * (limit - used)
+        for sp, seg_rid in mid:
+            if limit - used < 8:  # nothing fits in what is left
+                break
+            whole = sp.page
+            if used < whole_until and fits(whole):
+                kept.append((sp, seg_rid))
+                continue
+            # past the best exchanges, or too long for what is left: the side the question is about
+            role = focus.side(whole) if focus is not None else None
+            page = next((option for option in self._shown_as(whole, role, may_be_whole=used >= whole_until)
+                         if fits(option)), None)
+            if page is not None:
+                kept.append((sp if page is whole else replace(sp, page=page), seg_rid))
 
         def render() -> str:
             sections["mid"] = self._render_past([sp for sp, _ in kept])

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from memoryos_core import HashingEmbedder, Memoryos
-from memoryos_core.retrieval import lexical_terms, short_date, time_hints
+from memoryos_core.retrieval import Focus, lexical_terms, one_side, short_date, time_hints
+from memoryos_core.types import Page
 from memoryos_core.tokens import TokenCounter
 
 T0 = 1_600_000_000.0  # September 2020: long before "now", so the conversation is not live
@@ -123,3 +124,45 @@ def test_top_k_and_scores(tmp_path: Path, top_k: int) -> None:
     scores = [sp.score for sp in result.mid_term]
     assert scores == sorted(scores, reverse=True) and all(0.0 < s < 1.0 for s in scores)
     assert "take 17." in result.mid_term[0].page.text
+
+
+def page(user: str, assistant: str) -> Page:
+    return Page(id="p", user_input=user, agent_response=assistant, timestamp=T0, tier="mid", segment_id=None,
+                meta={}, created_at=T0, seq=1)
+
+
+def test_focus_picks_the_side_a_question_is_about() -> None:
+    named = page("Ann: I went hiking in the Alps.", "Bob: Nice! I stayed home and baked bread.")
+    assert Focus.of("Where did Ann go hiking?").side(named) == "user"
+    assert Focus.of("What did Bob bake?").side(named) == "assistant"
+    assert Focus.of("What did Ann and Bob do?").side(named) is None  # both named, no word tips it
+    assert Focus.of("What did Ann and Bob bake?").side(named) == "assistant"  # then the shared words decide
+    roles = page("I adopted a cat called Miso.", "Lovely, cats are great company.")
+    assert Focus.of("what is my cat called?").side(roles) == "user"  # first person: the user's side
+    assert Focus.of("what did you say about company?").side(roles) == "assistant"
+    assert Focus.of("Which pet was adopted?").side(roles) == "user"  # no person: the shared words decide
+    assert Focus.of("Ann?").side(page("Ann: hello", "")) is None  # one side only: nothing to choose
+    half = one_side(named, "assistant")
+    assert half.user_input == "" and half.agent_response == named.agent_response and half.id == named.id
+
+
+def test_past_the_best_exchanges_only_the_telling_side_is_shown(tmp_path: Path) -> None:
+    """Half the past-conversation budget goes to whole exchanges; then an exchange shows only the side
+    of the speaker the question names, so more of that speaker's words fit in the budget."""
+    memory = make(tmp_path)
+    for i in range(40):
+        memory.add_memory(f"Ann: My garden news, part {i}: the tomatoes grew {i} centimetres this week.",
+                          f"Bob: Wonderful to hear about the garden, Ann. My own week was spent fixing the car, "
+                          f"the roof and the fence, item {i}.", timestamp=T0 + 600 * i)
+    budget = 700
+    result = memory.retrieve("What did Ann say about her garden tomatoes?", top_k=100, max_context_tokens=budget,
+                             record_visits=False)
+    assert result.context_tokens == TokenCounter("gpt-4o-mini").count(result.context) <= budget
+    body = result.context.split("## Relevant past conversation\n", 1)[1]
+    ann = [line for line in body.splitlines() if line.startswith("Ann: ")]
+    bob = [line for line in body.splitlines() if line.startswith("Bob: ")]
+    assert bob and len(ann) > len(bob)  # the best exchanges whole, the rest by Ann's side only
+    assert len(result.context_page_ids) == len(ann)  # every exchange shown is reported, halves included
+    whole_only = memory.retriever.assemble(
+        result.profile, [], [(sp, None) for sp in result.mid_term], [], [], budget)[2]
+    assert len(whole_only) < len(result.context_page_ids)  # without a focus fewer exchanges fit
