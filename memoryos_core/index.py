@@ -110,14 +110,31 @@ class VectorIndex:
         label = self.label_of.get(rid)
         return None if label is None else self.index.reconstruct(label)
 
+    def vectors(self, rids: list[int]) -> list[np.ndarray | None]:
+        """Stored vectors of several rows at once (None for a row not in the index)."""
+        labels = [self.label_of.get(rid, -1) for rid in rids]
+        known = [label for label in labels if label >= 0]
+        if not known:
+            return [None] * len(rids)
+        try:
+            block = self.index.reconstruct_batch(np.asarray(known, dtype=np.int64))
+        except RuntimeError:  # an index type without batch reconstruction
+            block = np.vstack([self.index.reconstruct(label) for label in known])
+        it = iter(block)
+        return [next(it) if label >= 0 else None for label in labels]
+
 
 class IndexCache:
-    """The vector indexes of the scopes this process has touched."""
+    """The vector indexes of the scopes this process has touched.
+
+    ``lock`` guards every index; hold it while reading an ``entry`` so a concurrent ``sync`` cannot
+    change the index under you.
+    """
 
     def __init__(self, store: object, dim: int) -> None:
         self._store = store
         self.dim = dim
-        self._lock = threading.RLock()
+        self.lock = threading.RLock()
         self._indexes: dict[tuple[int, VectorTable], VectorIndex] = {}
         self._epochs: dict[int, int] = {}
         self._counters: dict[int, int] = {}
@@ -125,7 +142,7 @@ class IndexCache:
     def sync(self, scope_id: int, state: ScopeState | None = None) -> None:
         """Bring the scope's indexes up to date with the store."""
         state = state or self._store.scope_state(scope_id)  # type: ignore[attr-defined]
-        with self._lock:
+        with self.lock:
             if self._counters.get(scope_id) == state.vec_counter and self._epochs.get(scope_id) == state.vector_epoch:
                 return
             removed = scope_id in self._epochs and self._epochs[scope_id] != state.vector_epoch
@@ -153,21 +170,30 @@ class IndexCache:
         entry.seq = max_seq
 
     def search(self, scope_id: int, table: VectorTable, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        with self._lock:
+        with self.lock:
             entry = self._indexes.get((scope_id, table))
             return [] if entry is None else entry.search(query, k)
 
     def vector(self, scope_id: int, table: VectorTable, rid: int) -> np.ndarray | None:
-        with self._lock:
+        with self.lock:
             entry = self._indexes.get((scope_id, table))
             return None if entry is None else entry.vector(rid)
+
+    def vectors(self, scope_id: int, table: VectorTable, rids: list[int]) -> list[np.ndarray | None]:
+        with self.lock:
+            entry = self._indexes.get((scope_id, table))
+            return [None] * len(rids) if entry is None else entry.vectors(rids)
+
+    def entry(self, scope_id: int, table: VectorTable) -> VectorIndex | None:
+        """The scope's index for ``table`` (None before its first ``sync``); read it holding ``lock``."""
+        return self._indexes.get((scope_id, table))
 
     def size(self, scope_id: int, table: VectorTable) -> int:
         entry = self._indexes.get((scope_id, table))
         return 0 if entry is None else entry.live
 
     def forget(self, scope_id: int) -> None:
-        with self._lock:
+        with self.lock:
             for table in TABLES:
                 self._indexes.pop((scope_id, table), None)
             self._epochs.pop(scope_id, None)

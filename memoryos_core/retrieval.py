@@ -416,9 +416,9 @@ class LexicalIndex:
 
     def sync(self, scope_id: int) -> _Lexicon:
         """The scope's lexicon, brought up to date with its page vector index (call after ``indexes.sync``)."""
-        with self._lock, self.indexes._lock:  # noqa: SLF001 - the same package's index internals
+        with self._lock, self.indexes.lock:
             lex = self._scopes.get(scope_id)
-            entry = self.indexes._indexes.get((scope_id, "pages"))  # noqa: SLF001
+            entry = self.indexes.entry(scope_id, "pages")
             if entry is None:
                 lex = self._scopes[scope_id] = _Lexicon()
                 return lex
@@ -607,7 +607,7 @@ class Retriever:
         docs = np.asarray(sorted(pool), dtype=np.int64)
         missing = [int(d) for d in docs if int(d) not in cos_of]
         if missing:
-            vectors = self._page_vectors(scope_id, [int(lex.rid.data[d]) for d in missing])
+            vectors = self.indexes.vectors(scope_id, "pages", [int(lex.rid.data[d]) for d in missing])
             for d, vec in zip(missing, vectors):
                 if vec is not None:
                     cos_of[d] = float(vec @ qvec)
@@ -624,23 +624,6 @@ class Retriever:
             stamps = lex.stamp.data[docs]
             base += DATE_WEIGHT * np.asarray([any(h.matches(t) for h in hints) for t in stamps.tolist()], dtype=np.float64)
         return docs, base, c, b
-
-    def _page_vectors(self, scope_id: int, rids: list[int]) -> list[np.ndarray | None]:
-        """Stored vectors of some pages, from the in-memory page index (one batch call when it can)."""
-        with self.indexes._lock:  # noqa: SLF001 - the same package's index internals
-            entry = self.indexes._indexes.get((scope_id, "pages"))  # noqa: SLF001
-            if entry is None:
-                return [None] * len(rids)
-            labels = [entry.label_of.get(r, -1) for r in rids]
-            known = [lab for lab in labels if lab >= 0]
-            if not known:
-                return [None] * len(rids)
-            try:
-                block = entry.index.reconstruct_batch(np.asarray(known, dtype=np.int64))
-            except Exception:  # an index type without batch reconstruction
-                block = np.vstack([entry.index.reconstruct(int(lab)) for lab in known])
-        it = iter(block)
-        return [next(it) if lab >= 0 else None for lab in labels]
 
     def _facts(self, scope_id: int, table: Any, qvec: np.ndarray) -> list[ScoredFact]:
         hits = self.indexes.search(scope_id, table, qvec, self.config.knowledge_top_k)

@@ -261,7 +261,7 @@ def ingest(memory: Memoryos, conv: Conversation, progress: bool = False) -> dict
 # -- LLM answers --------------------------------------------------------------------------------
 
 ANSWER_SYSTEM = """You answer questions about a long conversation between {a} and {b}, using the memories provided.
-Each memory line starts with the date of its conversation session in brackets. Words like "yesterday" or
+Memories are grouped under the date of their conversation session, in brackets. Words like "yesterday" or
 "last year" are relative to that date: turn them into dates or years. Answer with a short phrase (at most
 ten words) and no explanation. If the memories do not contain the answer, give your best guess."""
 
