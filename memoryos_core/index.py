@@ -10,11 +10,18 @@ Small tables use exact inner-product search. A table that grows past ``HNSW_THRE
 switches to an HNSW graph (sub-millisecond at 100k pages, recall ~0.99 at these settings).
 Retired entries are skipped at search time and compacted away once they pass a quarter of the
 index.
+
+Building a graph takes seconds to tens of seconds (about 30 s for 100k vectors on 2 cores), so it
+happens on a background thread from a snapshot of the live vectors while the current index keeps
+answering (exactly, before the first graph). The next operation after the build adopts the new
+graph and replays what changed since the snapshot: vectors added or replaced are added to it,
+vectors removed are retired.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass, field
 
 import faiss
@@ -39,6 +46,9 @@ class VectorIndex:
     rid_of: list[int] = field(default_factory=list)
     retired: set[int] = field(default_factory=set)
     seq: int = 0
+    #: True: build graphs on a background thread (the default); False: build them in the caller.
+    background_builds: bool = True
+    _build: "_GraphBuild | None" = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self.index is None:
@@ -56,6 +66,7 @@ class VectorIndex:
         return len(self.label_of)
 
     def add(self, rids: np.ndarray, vectors: np.ndarray) -> None:
+        self.adopt_build()
         for rid in rids:
             self.remove(int(rid))
         start = len(self.rid_of)
@@ -78,16 +89,59 @@ class VectorIndex:
             self.remove(rid)
 
     def _rebuild(self, hnsw: bool) -> None:
+        """A fresh index of the live vectors (compacting retired entries, or switching to a graph)."""
+        if self._build is not None:  # one build at a time; its adoption replays what changed meanwhile
+            return
         labels = sorted(self.label_of.values())
-        vectors = np.vstack([self.index.reconstruct(label) for label in labels]) if labels else None
-        rids = [self.rid_of[label] for label in labels]
-        self.hnsw = hnsw
-        self.index = self._empty(hnsw)
-        self.label_of, self.rid_of, self.retired = {}, [], set()
-        if vectors is not None:
-            self.add(np.array(rids, dtype=np.int64), vectors)
+        vectors = (self.index.reconstruct_batch(np.asarray(labels, dtype=np.int64)) if labels
+                   else np.zeros((0, self.dim), dtype=np.float32))
+        snapshot = {self.rid_of[label]: label for label in labels}
+        build = _GraphBuild(self._empty(hnsw), hnsw, np.ascontiguousarray(vectors, dtype=np.float32), snapshot)
+        if hnsw and self.background_builds and len(labels) > 0:
+            self._build = build
+            build.start()
+        else:
+            build.run()
+            self._build = build
+            self.adopt_build()
+
+    def adopt_build(self) -> None:
+        """Switch to a finished background build, replaying the changes made since its snapshot."""
+        build = self._build
+        if build is None or not build.done.is_set():
+            return
+        self._build = None
+        if build.error is not None:  # keep serving from the current index; a later change retries
+            return
+        old_index, old_label_of = self.index, self.label_of
+        rids = list(build.snapshot)  # label i of the new index holds rids[i]
+        self.index, self.hnsw, self.rid_of = build.index, build.hnsw, rids
+        self.label_of, self.retired = {}, set()
+        for label, rid in enumerate(rids):
+            if old_label_of.get(rid) == build.snapshot[rid]:
+                self.label_of[rid] = label
+            else:  # removed or replaced since the snapshot
+                self.retired.add(label)
+        fresh = [rid for rid in old_label_of if rid not in self.label_of]  # added or replaced since
+        if fresh:
+            vectors = old_index.reconstruct_batch(np.asarray([old_label_of[r] for r in fresh], dtype=np.int64))
+            start = len(self.rid_of)
+            self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+            for offset, rid in enumerate(fresh):
+                self.label_of[rid] = start + offset
+                self.rid_of.append(rid)
+
+    def build_finished(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` for a background build; True when none is left running."""
+        build = self._build
+        return build is None or build.done.wait(timeout)
+
+    @property
+    def building(self) -> bool:
+        return self._build is not None and not self._build.done.is_set()
 
     def search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        self.adopt_build()
         if k <= 0 or self.live == 0:
             return []
         want = min(k + len(self.retired), self.index.ntotal)
@@ -122,6 +176,29 @@ class VectorIndex:
             block = np.vstack([self.index.reconstruct(label) for label in known])
         it = iter(block)
         return [next(it) if label >= 0 else None for label in labels]
+
+
+class _GraphBuild:
+    """A new index filled from a snapshot of live vectors, on a thread of its own or in the caller."""
+
+    def __init__(self, index: faiss.Index, hnsw: bool, vectors: np.ndarray, snapshot: dict[int, int]) -> None:
+        self.index, self.hnsw, self.vectors = index, hnsw, vectors
+        self.snapshot = snapshot  # rid -> its label in the index the snapshot was taken from
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            if len(self.vectors):
+                self.index.add(self.vectors)
+        except BaseException as exc:  # noqa: BLE001 - reported through ``error``; the old index keeps serving
+            self.error = exc
+        finally:
+            self.vectors = np.zeros((0, 0), dtype=np.float32)
+            self.done.set()
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, name="memoryos-index-build", daemon=True).start()
 
 
 class IndexCache:
@@ -183,6 +260,20 @@ class IndexCache:
         with self.lock:
             entry = self._indexes.get((scope_id, table))
             return [None] * len(rids) if entry is None else entry.vectors(rids)
+
+    def wait_for_builds(self, scope_id: int | None = None, timeout: float | None = None) -> bool:
+        """Wait for the background graph builds (of one scope, or all) and adopt them; False if
+        ``timeout`` passed first."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            entries = [e for (scope, _), e in self._indexes.items() if scope_id is None or scope == scope_id]
+        finished = True
+        for entry in entries:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            finished = entry.build_finished(left) and finished  # outside the lock: searches go on
+            with self.lock:
+                entry.adopt_build()
+        return finished
 
     def entry(self, scope_id: int, table: VectorTable) -> VectorIndex | None:
         """The scope's index for ``table`` (None before its first ``sync``); read it holding ``lock``."""

@@ -177,6 +177,16 @@ class Memoryos:
         self._runner.wake()
         return self._runner.wait_idle(timeout)
 
+    def warm_up(self, timeout: float | None = None) -> bool:
+        """Load this user's search indexes now rather than at the first retrieval, and wait for their
+        graphs (built in the background past ``index.HNSW_THRESHOLD`` vectors; searches are exact
+        meanwhile). For servers at start-up; False if ``timeout`` passed before the graphs were ready."""
+        while self._embed_backlog():
+            pass
+        self.indexes.sync(self._scope_id)
+        self.retriever.lexical.sync(self._scope_id)
+        return self.indexes.wait_for_builds(self._scope_id, timeout)
+
     # -- reading ---------------------------------------------------------------------------
 
     def retrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
@@ -415,6 +425,9 @@ class Memoryos:
 
     async def aflush(self, timeout: float | None = None) -> bool:
         return await asyncio.to_thread(self.flush, timeout)
+
+    async def awarm_up(self, timeout: float | None = None) -> bool:
+        return await asyncio.to_thread(self.warm_up, timeout)
 
     # -- lifecycle -------------------------------------------------------------------------
 
