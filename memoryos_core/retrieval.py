@@ -725,7 +725,8 @@ class Retriever:
         kept: list[tuple[ScoredPage, int | None]] = []
         days: set[str] = set()
 
-        def fits(page: Page) -> bool:
+        def take_if_fits(page: Page) -> bool:
+            """Add ``page``'s cost (and its date line's, for a new day) to ``used`` if it fits."""
             nonlocal used
             day = self._date_line(page)
             cost = count(self._past_text(page)) + 1 + (0 if day in days else count(day) + 1)
@@ -740,13 +741,13 @@ class Retriever:
             if limit - used < 8:  # nothing fits in what is left
                 break
             whole = sp.page
-            if used < whole_until and fits(whole):
+            if used < whole_until and take_if_fits(whole):
                 kept.append((sp, seg_rid))
                 continue
             # past the best exchanges, or too long for what is left: the side the question is about
             role = focus.side(whole) if focus is not None else None
             page = next((option for option in self._shown_as(whole, role, may_be_whole=used >= whole_until)
-                         if fits(option)), None)
+                         if take_if_fits(option)), None)
             if page is not None:
                 kept.append((sp if page is whole else replace(sp, page=page), seg_rid))
 
