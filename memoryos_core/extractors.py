@@ -105,6 +105,19 @@ def tokenize(text: str) -> list[str]:
     return out
 
 
+@lru_cache(maxsize=1 << 17)
+def _search_term(token: str) -> str:
+    """The search term of one raw word: folded and stemmed, '' for a stopword or a one-letter word."""
+    tok = _fold(token)
+    return _stem(tok) if len(tok) >= 2 and tok not in STOPWORDS else ""
+
+
+def search_terms(text: str) -> list[str]:
+    """``_stem`` of every ``tokenize`` token, memoised per word: a store's pages share a vocabulary,
+    so indexing 100k pages costs a regex pass and dictionary look-ups."""
+    return [term for term in map(_search_term, _WORD.findall(_norm(text))) if term]
+
+
 def jaccard(a: list[str] | set[str], b: list[str] | set[str]) -> float:
     """Overlap of two word sets; 0.0 when both are empty so "no evidence" never looks like a match."""
     sa, sb = set(a), set(b)

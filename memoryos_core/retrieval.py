@@ -30,6 +30,7 @@ import math
 import re
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from datetime import datetime, timedelta, timezone
@@ -38,7 +39,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from .config import MemoryConfig
-from .extractors import _stem, tokenize
+from .extractors import search_terms
 from .index import IndexCache
 from .storage.base import HeatParams, PageRow
 from .tokens import TokenCounter
@@ -73,7 +74,7 @@ def short_date(epoch: float) -> str:
 
 def lexical_terms(text: str) -> list[str]:
     """Content words of ``text`` for BM25: no stopwords, possessives folded, light suffix stemming."""
-    return [_stem(w) for w in tokenize(text)]
+    return search_terms(text)
 
 
 # -- time hints in queries --------------------------------------------------------------------
@@ -269,9 +270,7 @@ class _Lexicon:
         if old is not None:
             self.kill(old)
         words = lexical_terms(row.page.text)
-        counts: dict[str, int] = {}
-        for w in words:
-            counts[w] = counts.get(w, 0) + 1
+        counts = Counter(words)
         doc = self.rid.n
         for column, value in ((self.rid, row.rid), (self.length, len(words)), (self.seq, row.page.seq),
                               (self.stamp, row.page.timestamp), (self.alive, True), (self.position, -1)):
