@@ -20,6 +20,7 @@ vectors removed are retired.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -28,6 +29,8 @@ import faiss
 import numpy as np
 
 from .storage.base import ScopeState, VectorTable
+
+log = logging.getLogger("memoryos.index")
 
 TABLES: tuple[VectorTable, ...] = ("pages", "segments", "facts_user", "facts_assistant")
 HNSW_THRESHOLD = 20_000
@@ -102,6 +105,8 @@ class VectorIndex:
             build.start()
         else:
             build.run()
+            if build.error is not None:
+                raise build.error
             self._build = build
             self.adopt_build()
 
@@ -112,6 +117,7 @@ class VectorIndex:
             return
         self._build = None
         if build.error is not None:  # keep serving from the current index; a later change retries
+            log.warning("vector index build failed, still serving the previous index: %r", build.error)
             return
         old_index, old_label_of = self.index, self.label_of
         rids = list(build.snapshot)  # label i of the new index holds rids[i]

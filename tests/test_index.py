@@ -62,7 +62,8 @@ def test_changes_during_a_build_are_replayed(small_threshold: None, held_builds:
     assert all(top1(index, vectors[i]) == i for i in (0, 42, 149))
 
 
-def test_a_failed_build_keeps_the_current_index(small_threshold: None, held_builds: list) -> None:
+def test_a_failed_build_keeps_the_current_index(small_threshold: None, held_builds: list,
+                                               caplog: pytest.LogCaptureFixture) -> None:
     rng = np.random.default_rng(2)
     vectors = unit(rng, 120)
     index = VectorIndex(DIM)
@@ -72,6 +73,7 @@ def test_a_failed_build_keeps_the_current_index(small_threshold: None, held_buil
     build.run()
     index.adopt_build()
     assert build.error is not None and not index.hnsw and index.live == 120
+    assert "vector index build failed" in caplog.text
     assert top1(index, vectors[5]) == 5
     index.add(np.array([999]), unit(rng, 1))  # the next change tries again
     assert len(held_builds) == 2
