@@ -14,7 +14,7 @@ import threading
 from typing import Any, Callable, Literal
 
 from .config import MemoryConfig
-from .errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
+from .errors import InvalidInputError, LLMNotConfiguredError, NotFoundError, StoreError
 from .index import IndexCache
 from .prompts import response_messages
 from .providers.base import ChatModel, Embedder
@@ -104,7 +104,7 @@ class Memoryos:
         self.embedder = MeteredEmbedder(embedder, self.usage)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
-        self.store = store if store is not None else open_store(data_storage_path)
+        self.store: Store = store if store is not None else open_store(data_storage_path)
         self.data_storage_path = str(data_storage_path)
         self.background = background
         cfg = self.config
@@ -114,12 +114,18 @@ class Memoryos:
         self.retriever = Retriever(self.store, self.indexes, self.tokens, cfg, self.heat)
         self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
         self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
-        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._scope_id = self._open_scope()
         self._embed_lock = threading.Lock()
         self._make_runner()
         self._closed = False
         if self.store.open_jobs(self._scope_id) or self.store.unembedded_pages(self._scope_id, 1):
             self._kick()  # work left by an earlier process
+
+    def _open_scope(self) -> int:
+        scope_id = self.store.scope(self.user_id, self.assistant_id)
+        if scope_id is None:  # a store creates the scope unless told not to
+            raise StoreError("the store did not open this user's scope")
+        return scope_id
 
     def _make_runner(self) -> None:
         self._runner = JobRunner(self.store, self._scope_id, self.config,
@@ -345,7 +351,7 @@ class Memoryos:
         self._runner.stop()
         self.store.delete_user(self.user_id)
         self.indexes.forget(self._scope_id)
-        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._scope_id = self._open_scope()
         self._make_runner()
 
     def history(self, memory_id: str | None = None) -> list[HistoryEntry]:

@@ -41,7 +41,7 @@ import numpy as np
 from .config import MemoryConfig
 from .extractors import search_terms
 from .index import IndexCache
-from .storage.base import HeatParams, PageRow
+from .storage.base import HeatParams, PageRow, Store
 from .tokens import TokenCounter
 from .types import Page, Profile, RetrievalResult, ScoredFact, ScoredPage
 from .validation import format_timestamp
@@ -176,7 +176,7 @@ class Focus:
 
     def _names(self, side: str) -> bool:
         m = _NAMED_SIDE.match(side)
-        return bool(m) and re.search(rf"\b{re.escape(m.group(0)[:-2])}\b", self.text) is not None
+        return m is not None and re.search(rf"\b{re.escape(m.group(0)[:-2])}\b", self.text) is not None
 
     def side(self, page: Page) -> str | None:
         """``"user"`` or ``"assistant"``: the side of ``page`` the question is about; None when neither
@@ -408,7 +408,7 @@ class LexicalIndex:
 
     FETCH = 500
 
-    def __init__(self, store: Any, indexes: IndexCache) -> None:
+    def __init__(self, store: Store, indexes: IndexCache) -> None:
         self.store, self.indexes = store, indexes
         self._lock = threading.Lock()
         self._scopes: dict[int, _Lexicon] = {}
@@ -478,7 +478,7 @@ TITLES = {"profile": "## User profile", "user": "## What is known about the user
 
 
 class Retriever:
-    def __init__(self, store: Any, indexes: IndexCache, tokens: TokenCounter, config: MemoryConfig,
+    def __init__(self, store: Store, indexes: IndexCache, tokens: TokenCounter, config: MemoryConfig,
                  heat: HeatParams) -> None:
         self.store, self.indexes, self.tokens, self.config, self.heat = store, indexes, tokens, config, heat
         self.lexical = LexicalIndex(store, indexes)
@@ -745,10 +745,10 @@ class Retriever:
                 continue
             # past the best exchanges, or too long for what is left: the side the question is about
             role = focus.side(whole) if focus is not None else None
-            page = next((option for option in self._shown_as(whole, role, may_be_whole=used >= whole_until)
-                         if take_if_fits(option)), None)
-            if page is not None:
-                kept.append((sp if page is whole else replace(sp, page=page), seg_rid))
+            shown = next((option for option in self._shown_as(whole, role, may_be_whole=used >= whole_until)
+                          if take_if_fits(option)), None)
+            if shown is not None:
+                kept.append((sp if shown is whole else replace(sp, page=shown), seg_rid))
 
         def render() -> str:
             sections["mid"] = self._render_past([sp for sp, _ in kept])

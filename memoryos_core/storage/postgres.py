@@ -43,6 +43,11 @@ from ..errors import InvalidInputError, NotFoundError, StoreError
 from ..types import Fact, HistoryEntry, Page, Profile, Segment, render_page_text
 from .base import (
     ConflictError,
+    ExportRows,
+    JobKind,
+    OpenJob,
+    TierCounts,
+    tier_counts,
     FactRow,
     FactWrite,
     HeatParams,
@@ -170,7 +175,7 @@ def redact_dsn(dsn: str) -> str:
     except Exception:  # noqa: BLE001 - a malformed DSN: show nothing of it
         return "<unparsable DSN>"
     params.pop("password", None)
-    return _conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return _conninfo.make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def _clean(text: str | None) -> str | None:
@@ -224,7 +229,7 @@ class PostgresStore:
     # -- connections and transactions -------------------------------------------------------
 
     def _connect(self, prepare_threshold: int | None) -> Any:
-        params = {} if "connect_timeout" in _conninfo.conninfo_to_dict(self.dsn) else {
+        params: dict[str, Any] = {} if "connect_timeout" in _conninfo.conninfo_to_dict(self.dsn) else {
             "connect_timeout": max(1, int(self.timeout))}
         try:
             return psycopg.connect(self.dsn, autocommit=True, prepare_threshold=prepare_threshold, **params)
@@ -469,7 +474,8 @@ class PostgresStore:
         return rows[0]
 
     def list_pages(self, scope_id: int, *, tier: str | None, limit: int, offset: int) -> list[Page]:
-        where, params = "p.scope_id = %s", [scope_id]
+        where: str = "p.scope_id = %s"
+        params: list[Any] = [scope_id]
         if tier:
             where += " AND p.tier = %s"
             params.append(tier)
@@ -687,7 +693,8 @@ class PostgresStore:
                                    (chosen, limit, 0), order="p.seq", limit=True)
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
-        where, params = "scope_id = %s", [scope_id]
+        where: str = "scope_id = %s"
+        params: list[Any] = [scope_id]
         if kind:
             where += " AND kind = %s"
             params.append(kind)
@@ -844,7 +851,7 @@ class PostgresStore:
             " ON CONFLICT DO NOTHING RETURNING id", (scope_id, kind, now, now)).fetchone()  # jobs_one_open
         return row is not None
 
-    def enqueue(self, scope_id: int, kind: str) -> bool:
+    def enqueue(self, scope_id: int, kind: JobKind) -> bool:
         with self._write() as conn:
             if self._lock_scope(conn, scope_id) is None:
                 raise StoreError(_DELETED)
@@ -900,10 +907,10 @@ class PostgresStore:
                 " last_error = %s, updated_at = %s WHERE id = %s AND (owner = %s OR owner IS NULL)",
                 ("failed" if give_up else "pending", retry_at, _clean(error[:2000]), time.time(), job.id, owner))
 
-    def open_jobs(self, scope_id: int) -> list[dict[str, Any]]:
+    def open_jobs(self, scope_id: int) -> list[OpenJob]:
         rows = self._fetchall("SELECT id, kind, status, attempts, not_before, last_error FROM jobs WHERE scope_id = %s"
                               " ORDER BY id", (scope_id,))
-        return [dict(zip(("id", "kind", "status", "attempts", "not_before", "last_error"), r)) for r in rows]
+        return [OpenJob(id=r[0], kind=r[1], status=r[2], attempts=r[3], not_before=r[4], last_error=r[5]) for r in rows]
 
     def retry_failed_jobs(self, scope_id: int) -> int:
         """Make failed jobs due again: per kind, the newest failed one, unless one is already open."""
@@ -967,7 +974,8 @@ class PostgresStore:
 
     @staticmethod
     def _history_rows(conn: Any, scope_id: int, target_id: str | None, limit: int) -> list[HistoryEntry]:
-        where, params = "scope_id = %s", [scope_id]
+        where: str = "scope_id = %s"
+        params: list[Any] = [scope_id]
         if target_id:
             where += " AND target_id = %s"
             params.append(target_id)
@@ -978,8 +986,8 @@ class PostgresStore:
     def history(self, scope_id: int, target_id: str | None = None, limit: int = 1000) -> list[HistoryEntry]:
         return self._autocommit(lambda conn: self._history_rows(conn, scope_id, target_id, limit))
 
-    def counts(self, scope_id: int) -> dict[str, int]:
-        out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}
+    def counts(self, scope_id: int) -> TierCounts:
+        out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}  # filled below
         with self._read() as conn:
             for tier, n in conn.execute("SELECT tier, COUNT(*) FROM pages WHERE scope_id = %s GROUP BY tier",
                                         (scope_id,)).fetchall():
@@ -993,7 +1001,7 @@ class PostgresStore:
                 " (SELECT COUNT(*) FROM jobs WHERE scope_id = %(s)s AND status = 'failed')", {"s": scope_id}).fetchone()
         keys = ("segments", "user_knowledge", "assistant_knowledge", "unembedded", "pending_jobs", "failed_jobs")
         out.update(zip(keys, (int(n) for n in row)))
-        return out
+        return tier_counts(out)
 
     def delete_user(self, user_id: str) -> int:
         """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs)."""
@@ -1006,7 +1014,7 @@ class PostgresStore:
                 conn.execute("DELETE FROM scopes WHERE id = ANY(%s::bigint[])", (scope_ids,))
         return len(scope_ids)
 
-    def export_rows(self, scope_id: int) -> dict[str, Any]:
+    def export_rows(self, scope_id: int) -> ExportRows:
         with self._read() as conn:
             pages = self._page_rows(conn, "p.scope_id = %s", (scope_id,), order="p.seq")
             segs = conn.execute(f"SELECT {_SEG_COLS} FROM segments WHERE scope_id = %s ORDER BY rid", (scope_id,)).fetchall()

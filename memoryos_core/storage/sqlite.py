@@ -22,6 +22,11 @@ from ..errors import NotFoundError, StoreError
 from ..types import Fact, HistoryEntry, Page, Profile, Segment
 from .base import (
     ConflictError,
+    ExportRows,
+    JobKind,
+    OpenJob,
+    TierCounts,
+    tier_counts,
     FactRow,
     FactWrite,
     HeatParams,
@@ -275,8 +280,8 @@ class SQLiteStore:
                 [(vec_to_blob(v), first + i, rid, scope_id) for i, (rid, v) in enumerate(items)],
             )
 
-    def _segment_ids(self, conn: sqlite3.Connection, rids: set[int]) -> dict[int, str]:
-        rids.discard(None)  # type: ignore[arg-type]
+    def _segment_ids(self, conn: sqlite3.Connection, maybe_rids: set[int | None]) -> dict[int, str]:
+        rids = {rid for rid in maybe_rids if rid is not None}
         if not rids:
             return {}
         marks = ",".join("?" * len(rids))
@@ -337,7 +342,8 @@ class SQLiteStore:
         return rows[0]
 
     def list_pages(self, scope_id: int, *, tier: str | None, limit: int, offset: int) -> list[Page]:
-        where, params = "scope_id = ?", [scope_id]
+        where: str = "scope_id = ?"
+        params: list[Any] = [scope_id]
         if tier:
             where += " AND tier = ?"
             params.append(tier)
@@ -377,7 +383,8 @@ class SQLiteStore:
                           json.dumps({"user_input": user_input, "agent_response": agent_response}, ensure_ascii=False))
         return self.get_page(scope_id, page_id).page
 
-    def _shift_segment(self, conn: sqlite3.Connection, scope_id: int, seg_rid: int, delta: np.ndarray, count_delta: int) -> None:
+    def _shift_segment(self, conn: sqlite3.Connection, scope_id: int, seg_rid: int, delta: np.ndarray | float,
+                       count_delta: int) -> None:
         row = conn.execute("SELECT vec_sum, page_count FROM segments WHERE rid = ?", (seg_rid,)).fetchone()
         if row is None:
             return
@@ -557,7 +564,8 @@ class SQLiteStore:
                 (*chosen, limit))
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
-        where, params = "scope_id = ?", [scope_id]
+        where: str = "scope_id = ?"
+        params: list[Any] = [scope_id]
         if kind:
             where += " AND kind = ?"
             params.append(kind)
@@ -713,7 +721,7 @@ class SQLiteStore:
             (scope_id, kind, now, now))
         return cur.rowcount > 0
 
-    def enqueue(self, scope_id: int, kind: str) -> bool:
+    def enqueue(self, scope_id: int, kind: JobKind) -> bool:
         with self._write() as conn:
             return self._enqueue(conn, scope_id, kind)
 
@@ -765,11 +773,11 @@ class SQLiteStore:
                 " last_error = ?, updated_at = ? WHERE id = ? AND (owner = ? OR owner IS NULL)",
                 ("failed" if give_up else "pending", retry_at, error[:2000], time.time(), job.id, owner))
 
-    def open_jobs(self, scope_id: int) -> list[dict[str, Any]]:
+    def open_jobs(self, scope_id: int) -> list[OpenJob]:
         rows = self._conn().execute(
             "SELECT id, kind, status, attempts, not_before, last_error FROM jobs WHERE scope_id = ? ORDER BY id",
             (scope_id,)).fetchall()
-        return [dict(zip(("id", "kind", "status", "attempts", "not_before", "last_error"), r)) for r in rows]
+        return [OpenJob(id=r[0], kind=r[1], status=r[2], attempts=r[3], not_before=r[4], last_error=r[5]) for r in rows]
 
     def retry_failed_jobs(self, scope_id: int) -> int:
         """Make one failed job of each kind due again (one job of a kind covers all its work)."""
@@ -830,7 +838,8 @@ class SQLiteStore:
     # -- management -------------------------------------------------------------------------
 
     def history(self, scope_id: int, target_id: str | None = None, limit: int = 1000) -> list[HistoryEntry]:
-        where, params = "scope_id = ?", [scope_id]
+        where: str = "scope_id = ?"
+        params: list[Any] = [scope_id]
         if target_id:
             where += " AND target_id = ?"
             params.append(target_id)
@@ -839,9 +848,9 @@ class SQLiteStore:
             " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
         return [HistoryEntry(*r) for r in rows]
 
-    def counts(self, scope_id: int) -> dict[str, int]:
+    def counts(self, scope_id: int) -> TierCounts:
         conn = self._conn()
-        out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}
+        out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}  # filled below
         for tier, n in conn.execute("SELECT tier, COUNT(*) FROM pages WHERE scope_id = ? GROUP BY tier", (scope_id,)):
             out[{"short": "short_term", "mid": "mid_term", "archived": "archived"}[tier]] = n
         out["segments"] = conn.execute("SELECT COUNT(*) FROM segments WHERE scope_id = ? AND archived = 0",
@@ -855,7 +864,7 @@ class SQLiteStore:
                                            (scope_id,)).fetchone()[0]
         out["failed_jobs"] = conn.execute("SELECT COUNT(*) FROM jobs WHERE scope_id = ? AND status = 'failed'",
                                           (scope_id,)).fetchone()[0]
-        return out
+        return tier_counts(out)
 
     def delete_user(self, user_id: str) -> int:
         """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs)."""
@@ -869,7 +878,7 @@ class SQLiteStore:
                 conn.execute("UPDATE scopes SET user_id = '', assistant_id = 'deleted:' || id WHERE id = ?", (sid,))
         return len(scope_ids)
 
-    def export_rows(self, scope_id: int) -> dict[str, Any]:
+    def export_rows(self, scope_id: int) -> ExportRows:
         with self._read() as conn:
             pages = self._page_rows(conn, "SELECT {cols} FROM pages WHERE scope_id = ? ORDER BY seq", (scope_id,))
             segs = conn.execute(f"SELECT {_SEG_COLS} FROM segments WHERE scope_id = ? ORDER BY rid", (scope_id,)).fetchall()

@@ -18,9 +18,13 @@ import numpy as np
 from ..config import MemoryConfig
 from ..extractors import extract_assistant_facts, extract_user_facts
 from ..index import IndexCache
+from ..providers.metered import MeteredChatModel, MeteredEmbedder
 from ..prompts import PersonaOut, persona_messages
 from ..storage.base import FactRow, FactWrite, HeatParams, Job, PageRow
+
+from ..storage.base import Store
 from ..structured import call_structured
+from ..types import FactKind
 
 log = logging.getLogger("memoryos.persona")
 
@@ -58,8 +62,8 @@ def _parse_day(value: str | None) -> float | None:
 
 
 class PersonaUpdater:
-    def __init__(self, store: Any, indexes: IndexCache, embedder: Any, llm: Any | None, config: MemoryConfig,
-                 heat: HeatParams) -> None:
+    def __init__(self, store: Store, indexes: IndexCache, embedder: MeteredEmbedder, llm: MeteredChatModel | None,
+                 config: MemoryConfig, heat: HeatParams) -> None:
         self.store, self.indexes, self.embedder, self.llm = store, indexes, embedder, llm
         self.config, self.heat = config, heat
 
@@ -149,7 +153,7 @@ class PersonaUpdater:
         accepted: dict[str, list[np.ndarray]] = {"user": [], "assistant": []}
         retired: set[int] = set()
         for cand, vec in zip(candidates, vectors):
-            kind = cand.kind if cand.kind in ("user", "assistant") else "user"
+            kind: FactKind = "assistant" if cand.kind == "assistant" else "user"
             live = [f for f in existing[kind] if f.rid not in retired]
             if cand.op == "delete" and cand.target is not None:
                 writes.append(FactWrite(op="retire", kind=kind, event="DELETE", rid=cand.target.rid))

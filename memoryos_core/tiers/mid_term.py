@@ -17,8 +17,11 @@ import numpy as np
 from ..config import MemoryConfig
 from ..extractors import extract_keywords, extractive_summary, jaccard
 from ..index import IndexCache
+from ..providers.metered import MeteredChatModel, MeteredEmbedder
 from ..prompts import ConsolidationOut, consolidation_messages
 from ..storage.base import HeatParams, Job, PageRow, SegmentRow, SegmentWrite
+
+from ..storage.base import Store
 from ..structured import call_structured
 
 log = logging.getLogger("memoryos.consolidation")
@@ -59,8 +62,8 @@ class _Group:
 
 
 class Consolidator:
-    def __init__(self, store: Any, indexes: IndexCache, embedder: Any, llm: Any | None, config: MemoryConfig,
-                 heat: HeatParams) -> None:
+    def __init__(self, store: Store, indexes: IndexCache, embedder: MeteredEmbedder, llm: MeteredChatModel | None,
+                 config: MemoryConfig, heat: HeatParams) -> None:
         self.store, self.indexes, self.embedder, self.llm = store, indexes, embedder, llm
         self.config, self.heat = config, heat
 
@@ -80,7 +83,7 @@ class Consolidator:
             SegmentWrite(rid=g.rid, summary=g.summary, keywords=g.keywords,
                          summary_source="llm" if g.from_llm else "heuristic",
                          page_rids=g.page_rids, added_vec_sum=g.added, last_active=g.last_active)
-            for g in groups if g.page_rids
+            for g in groups if g.page_rids and g.added is not None
         ]
         self.store.apply_consolidation(scope_id, job, owner, writes, heat=self.heat, capacity=cfg.mid_term_capacity,
                                        short_term_capacity=cfg.short_term_capacity, batch_size=cfg.consolidation_batch_size)
