@@ -22,7 +22,8 @@ from .providers.local_embeddings import LocalMiniLMEmbedder
 from .providers.metered import MeteredChatModel, MeteredEmbedder
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
-from .storage.base import ConflictError, FactWrite, HeatParams
+from .policy import Policy
+from .storage.base import ConflictError, FactWrite
 from .storage import open_store
 from .storage.base import Store
 from .tiers import Consolidator, PersonaUpdater
@@ -108,12 +109,12 @@ class Memoryos:
         self.data_storage_path = str(data_storage_path)
         self.background = background
         cfg = self.config
-        self.heat = HeatParams(cfg.heat_alpha, cfg.heat_beta, cfg.heat_gamma, cfg.recency_tau_seconds,
-                               cfg.mid_term_heat_threshold)
+        self.policy = Policy.from_config(cfg)
+        self.heat = self.policy.heat
         self.indexes = IndexCache(self.store, self.embedder.dim)
         self.retriever = Retriever(self.store, self.indexes, self.tokens, cfg, self.heat)
-        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
-        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
+        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
         self._scope_id = self._open_scope()
         self._embed_lock = threading.Lock()
         self._make_runner()
@@ -152,8 +153,7 @@ class Memoryos:
         embedding = None if self.background else self.embedder.embed([text], purpose="pages")[0]
         page, _ = self.store.add_page(
             self._scope_id, user_input=user_input, agent_response=agent_response, timestamp=ts, meta=meta,
-            tokens=self.tokens.count(text), embedding=embedding, short_term_capacity=cfg.short_term_capacity,
-            batch_size=cfg.consolidation_batch_size)
+            tokens=self.tokens.count(text), embedding=embedding, consolidate_at=self.policy.consolidate_at)
         self._kick()
         return page
 
@@ -289,7 +289,7 @@ class Memoryos:
 
     def update_user_profile(self, **fields: Any) -> Profile:
         """Set (or, with None, remove) profile fields by hand; recorded in history."""
-        return self.store.set_profile_fields(self._scope_id, fields)
+        return self.store.set_profile_fields(self._scope_id, fields, self.policy)
 
     def get_user_knowledge(self) -> list[Fact]:
         return [f.fact for f in self.store.facts(self._scope_id, "user")]
@@ -400,7 +400,7 @@ class Memoryos:
                 for i, f in enumerate(facts)])
         fields = (data.get("profile") or {}).get("fields") or {}
         if fields:
-            self.store.set_profile_fields(self._scope_id, fields)
+            self.store.set_profile_fields(self._scope_id, fields, self.policy)
         return len(pages)
 
     # -- async twins -----------------------------------------------------------------------

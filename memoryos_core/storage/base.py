@@ -7,7 +7,6 @@ numpy arrays; the engine keeps the search indexes.
 
 from __future__ import annotations
 
-import math
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol, Sequence, TypedDict, overload
@@ -15,6 +14,7 @@ from typing import Any, Callable, Literal, Protocol, Sequence, TypedDict, overlo
 import numpy as np
 
 from ..errors import StoreError
+from ..policy import HeatParams, Policy
 from ..types import Fact, HistoryEntry, Page, Profile, Segment
 
 VectorTable = Literal["pages", "segments", "facts_user", "facts_assistant"]
@@ -100,19 +100,6 @@ class FactWrite:
     embedding: np.ndarray | None = None
 
 
-@dataclass(frozen=True)
-class HeatParams:
-    alpha: float
-    beta: float
-    gamma: float
-    tau: float
-    threshold: float
-
-    def heat(self, visits: int, fresh_pages: int, last_active: float, clock: float) -> float:
-        age = max(0.0, clock - last_active)
-        return self.alpha * visits + self.beta * fresh_pages + self.gamma * math.exp(-age / self.tau)
-
-
 class OpenJob(TypedDict):
     """A job not yet finished (pending, running or parked as failed), as ``Memoryos.stats()`` shows it."""
 
@@ -177,9 +164,10 @@ class Store(Protocol):
 
     # -- pages
     def add_page(self, scope_id: int, *, user_input: str, agent_response: str, timestamp: float,
-                 meta: dict[str, Any], tokens: int, embedding: np.ndarray | None, short_term_capacity: int,
-                 batch_size: int) -> tuple[Page, bool]:
-        """Insert a short-term page (advancing the clock); True when this add queued consolidation."""
+                 meta: dict[str, Any], tokens: int, embedding: np.ndarray | None,
+                 consolidate_at: int) -> tuple[Page, bool]:
+        """Insert a short-term page (advancing the clock) and, once short-term holds ``consolidate_at``
+        pages (:attr:`Policy.consolidate_at`), queue consolidation; True when this add queued it."""
     def unembedded_pages(self, scope_id: int, limit: int) -> list[tuple[int, str]]:
         """(rid, text) of pages stored without a vector, oldest first."""
     def set_page_embeddings(self, scope_id: int, items: Sequence[tuple[int, np.ndarray]]) -> None:
@@ -208,19 +196,22 @@ class Store(Protocol):
         """Every live (or every) segment of the scope, in creation order."""
     def segment_members(self, scope_id: int, segment_rids: Sequence[int]) -> list[tuple[int, int]]:
         """(page rid, segment rid) of the pages of the given segments."""
-    def apply_consolidation(self, scope_id: int, job: Job, owner: str, writes: Sequence[SegmentWrite], *,
-                            heat: HeatParams, capacity: int, short_term_capacity: int, batch_size: int) -> list[str]:
-        """Move every page of ``writes`` into its segment and finish the job; returns ids of segments created."""
+    def apply_consolidation(self, scope_id: int, job: Job, owner: str, writes: Sequence[SegmentWrite],
+                            policy: Policy) -> list[str]:
+        """Move every page of ``writes`` into its segment and finish the job; then, as ``policy`` decides
+        on the rows as they now stand: queue persona analysis for a segment that got hot, archive the
+        coldest segments beyond capacity, queue the next consolidation. Returns ids of segments created."""
     def record_visits(self, scope_id: int, segment_rids: Sequence[int], heat: HeatParams) -> None:
-        """Count a retrieval visit on each segment at the scope's clock."""
+        """Count a retrieval visit on each segment at the scope's clock; queue persona analysis if one got hot."""
 
     # -- knowledge and profile
     def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
         """Unanalysed pages of hot (or archived) segments, oldest first."""
     def apply_persona(self, scope_id: int, job: Job, owner: str, *, page_rids: Sequence[int],
-                      fact_writes: Sequence[FactWrite], profile_changes: dict[str, Any], knowledge_capacity: int,
-                      heat: HeatParams) -> None:
-        """Write reconciled facts and profile changes, mark the pages analysed and finish the job."""
+                      fact_writes: Sequence[FactWrite], profile_changes: dict[str, Any], policy: Policy) -> None:
+        """Write reconciled facts, evict knowledge beyond capacity and merge profile changes (as ``policy``
+        decides), mark the pages analysed (resetting their segments' heat), finish the job, and queue
+        another pass while hot pages remain."""
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
         """Knowledge of the scope (of one kind), oldest first."""
     def facts_by_rids(self, scope_id: int, rids: Sequence[int]) -> list[FactRow]:
@@ -231,8 +222,8 @@ class Store(Protocol):
         """Manual knowledge edits (add, update, retire, delete), with history."""
     def profile(self, scope_id: int) -> Profile:
         """The scope's profile (empty if none)."""
-    def set_profile_fields(self, scope_id: int, changes: dict[str, Any]) -> Profile:
-        """Merge ``changes`` into the profile (None or empty removes a field), with history."""
+    def set_profile_fields(self, scope_id: int, changes: dict[str, Any], policy: Policy) -> Profile:
+        """Merge ``changes`` into the profile as ``policy.merge_profile`` says, with history."""
 
     # -- jobs
     def enqueue(self, scope_id: int, kind: JobKind) -> bool:
@@ -329,6 +320,7 @@ __all__ = [
     "JobKind",
     "Migration",
     "OpenJob",
+    "Policy",
     "PageRow",
     "Profile",
     "ScopeState",

@@ -19,8 +19,9 @@ from ..config import MemoryConfig
 from ..extractors import extract_assistant_facts, extract_user_facts
 from ..index import IndexCache
 from ..providers.metered import MeteredChatModel, MeteredEmbedder
+from ..policy import Policy
 from ..prompts import PersonaOut, persona_messages
-from ..storage.base import FactRow, FactWrite, HeatParams, Job, PageRow
+from ..storage.base import FactRow, FactWrite, Job, PageRow
 
 from ..storage.base import Store
 from ..structured import call_structured
@@ -63,12 +64,12 @@ def _parse_day(value: str | None) -> float | None:
 
 class PersonaUpdater:
     def __init__(self, store: Store, indexes: IndexCache, embedder: MeteredEmbedder, llm: MeteredChatModel | None,
-                 config: MemoryConfig, heat: HeatParams) -> None:
+                 config: MemoryConfig, policy: Policy) -> None:
         self.store, self.indexes, self.embedder, self.llm = store, indexes, embedder, llm
-        self.config, self.heat = config, heat
+        self.config, self.policy = config, policy
 
     def run(self, scope_id: int, job: Job, owner: str) -> None:
-        pages = self.store.persona_batch(scope_id, self.heat, PAGES_PER_PASS)
+        pages = self.store.persona_batch(scope_id, self.policy.heat, PAGES_PER_PASS)
         if not pages:
             self.store.finish_job(job, owner)
             return
@@ -76,8 +77,7 @@ class PersonaUpdater:
         plan = self._plan_llm(scope_id, pages, existing) if self.llm is not None else self._plan_heuristic(pages)
         writes = self.reconcile(plan.candidates, existing)
         self.store.apply_persona(scope_id, job, owner, page_rids=[p.rid for p in pages], fact_writes=writes,
-                                 profile_changes=plan.profile, knowledge_capacity=self.config.long_term_knowledge_capacity,
-                                 heat=self.heat)
+                                 profile_changes=plan.profile, policy=self.policy)
 
     # -- candidates ----------------------------------------------------------------------
 
