@@ -161,3 +161,37 @@ def test_default_timeout_suits_local_servers(monkeypatch: pytest.MonkeyPatch) ->
     assert OpenAIChatModel(api_key="k").timeout >= 180
     monkeypatch.setenv("MEMORYOS_LLM_TIMEOUT", "42")
     assert OpenAIChatModel(api_key="k").timeout == 42
+
+
+# -- item 10: an "add" that names an existing fact never duplicates it --------------------------
+
+
+def test_add_with_an_existing_fact_id_does_not_duplicate(tmp_path: Path, scripted_openai: ScriptedOpenAI) -> None:
+    import json
+    import re
+
+    def handler(body: dict[str, Any]) -> str:
+        system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
+        user = "\n".join(m["content"] for m in body["messages"] if m["role"] == "user")
+        if "organise" in system:
+            numbers = [int(n) for n in re.findall(r"^\[(\d+)\]", user, flags=re.M)]
+            return json.dumps({"topics": [{"pages": numbers, "segment": None, "summary": "Hiking.",
+                                           "keywords": ["hiking"]}]})
+        if "long-term memory" in system:
+            known = re.search(r'"id": "(ft_[0-9a-f]+)"', user)
+            fact = {"op": "add", "about": "user", "text": "The user lives in Lisbon."}
+            if known:  # what a real 1.5B model sent: an add carrying the id of the fact it repeats
+                fact["id"] = known.group(1)
+            return json.dumps({"profile": [], "facts": [fact]})
+        return "ok"
+
+    scripted_openai.chat_handler = handler
+    memory = with_llm(tmp_path, scripted_openai, mid_term_heat_threshold=3.0)
+    for i in range(60):
+        memory.add_memory(f"Turn {i}: I went hiking near Lisbon again.", "Lovely.", timestamp=T0 + 60 * i)
+    memory.flush(timeout=60)
+    texts = [f.text for f in memory.get_user_knowledge()]
+    assert texts.count("The user lives in Lisbon.") == 1, texts
+    persona_calls = [b for b in scripted_openai.chat_requests()
+                     if "long-term memory" in next(m["content"] for m in b["messages"] if m["role"] == "system")]
+    assert len(persona_calls) >= 2  # the model really was asked again, with the fact shown by id
