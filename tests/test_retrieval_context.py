@@ -7,7 +7,8 @@ from pathlib import Path
 
 from retrieval_support import DAY, T0, chat, day, make
 
-from memoryos_core.retrieval.context import short_date
+from memoryos_core import render_context
+from memoryos_core.retrieval.render import short_date
 from memoryos_core.tokens import TokenCounter
 
 
@@ -61,5 +62,37 @@ def test_past_the_best_exchanges_only_the_telling_side_is_shown(tmp_path: Path) 
     assert bob and len(ann) > len(bob)  # the best exchanges whole, the rest by Ann's side only
     assert len(result.context_page_ids) == len(ann)  # every exchange shown is reported, halves included
     whole_only = memory.retriever.assembler.assemble(
-        result.profile, [], [(sp, None) for sp in result.mid_term], [], [], budget)[2]
+        result.profile, [], [(sp, None) for sp in result.mid_term], [], [], budget).kept
     assert len(whole_only) < len(result.context_page_ids)  # without a focus fewer exchanges fit
+
+
+def test_the_context_is_the_rendering_of_its_sections(tmp_path: Path) -> None:
+    """Adapters read the sections; the text is made from them and from nothing else."""
+    memory = make(tmp_path, short_term_capacity=4)
+    memory.update_user_profile(name="Ann", city="Porto")
+    chat(memory, 10, T0)
+    memory.add_memory("I went hiking in the Alps.", "Sounds wonderful.", timestamp=T0 + DAY)
+    result = memory.retrieve("What did Ann say about the weather and hiking?", top_k=50, max_context_tokens=800,
+                             record_visits=False)
+    sections = result.sections
+    assert result.context == render_context(sections)
+    assert sections.profile == {"city": "Porto", "name": "Ann"} and not sections.recent  # not live
+    assert [x.page.page.id for x in sections.past] != [] and {x.page.page.id for x in sections.past} == set(
+        result.context_page_ids)
+    stamps = [(x.page.page.timestamp, x.page.page.seq) for x in sections.past]
+    assert stamps == sorted(stamps)  # conversation order
+    named = next(x for x in sections.past if "weather" in x.page.page.text)
+    assert named.date == short_date(T0) and [u.speaker for u in named.utterances][0] == "Ann"
+    hike = next(x for x in sections.past if "Alps" in x.page.page.text)
+    assert [(u.role, u.speaker) for u in hike.utterances] == [("user", "User"), ("assistant", "Assistant")]
+
+
+def test_recent_pages_can_be_left_out_of_the_sections(tmp_path: Path) -> None:
+    memory = make(tmp_path, short_term_capacity=5)
+    chat(memory, 8, time.time() - 600)
+    result = memory.retrieve("weather", max_context_tokens=2000)
+    recent = result.sections.recent
+    assert recent and recent[-1].id == memory.recent_pages(1)[-1].id
+    fewer = result.sections.without_recent({recent[-1].id})
+    assert [p.id for p in fewer.recent] == [p.id for p in recent[:-1]]
+    assert recent[-1].user_input not in render_context(fewer) and recent[-1].user_input in result.context

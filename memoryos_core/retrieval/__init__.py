@@ -5,7 +5,8 @@
 - ``vectors``: cosine look-ups in the vector indexes (pages, segment centroids, facts);
 - ``ranking``: semantic, lexical, conversational and time evidence on one scale;
 - ``focus``: the side of an exchange a question is about;
-- ``context``: the token-budgeted context, section by section;
+- ``context``: the token-budgeted context, section by section (``ContextSections``);
+- ``render``: the text form of those sections;
 - ``retriever``: the flow of one retrieval (rank, assemble, heat what was used).
 
 Words are read through ``memoryos_core.words``, the one tokenizer of the core.
@@ -13,17 +14,18 @@ Words are read through ``memoryos_core.words``, the one tokenizer of the core.
 
 from __future__ import annotations
 
-from .context import RECENT_TITLE, TITLES, Budget, ContextAssembler, short_date
+from .context import Assembly, Budget, ContextAssembler
 from .focus import Focus, one_side
 from .lexical import LexicalIndex
 from .ranking import PageRanker
+from .render import TITLES, render_context, short_date
 from .retriever import Retriever
 from .time_hints import TimeHint, time_hints
 from .vectors import VectorSearch
 
 __all__ = [
-    "RECENT_TITLE",
     "TITLES",
+    "Assembly",
     "Budget",
     "ContextAssembler",
     "Focus",
@@ -33,6 +35,7 @@ __all__ = [
     "TimeHint",
     "VectorSearch",
     "one_side",
+    "render_context",
     "short_date",
     "time_hints",
 ]

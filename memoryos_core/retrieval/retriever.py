@@ -46,15 +46,15 @@ class Retriever:
         user_facts = self.vectors.facts(scope_id, "facts_user", qvec)
         assistant_facts = self.vectors.facts(scope_id, "facts_assistant", qvec)
         profile = self.store.profile(scope_id)
-        context, used, kept = self.assembler.assemble(profile, short if live else [], ranked, user_facts,
-                                                      assistant_facts, max_context_tokens, budget, Focus.of(query))
+        shown = self.assembler.assemble(profile, short if live else [], ranked, user_facts, assistant_facts,
+                                        max_context_tokens, budget, Focus.of(query))
         if record_visits:
-            visited = sorted({rid for _, rid in kept if rid is not None})
+            visited = sorted({rid for _, rid in shown.kept if rid is not None})
             self.store.record_visits(scope_id, visited, self.heat)
         return RetrievalResult(query=query, short_term=short, mid_term=[sp for sp, _ in ranked], profile=profile,
                                user_knowledge=user_facts, assistant_knowledge=assistant_facts,
-                               context=context, context_tokens=used, max_context_tokens=max_context_tokens,
-                               context_page_ids=[sp.page.id for sp, _ in kept])
+                               context=shown.text, context_tokens=shown.tokens, max_context_tokens=max_context_tokens,
+                               context_page_ids=[sp.page.id for sp, _ in shown.kept], sections=shown.sections)
 
     def search(self, scope_id: int, query: str, qvec: np.ndarray, limit: int
                ) -> tuple[list[ScoredPage], list[ScoredFact], list[ScoredFact]]:
