@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Iterable
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, ToolCallBlock
 
 from memoryos_core.prompts import fence_memory, is_fenced_memory
+from memoryos_core.times import to_datetime
 from memoryos_core.types import Page
 
 _ASSISTANT_ROLES = {MessageRole.ASSISTANT, MessageRole.CHATBOT, MessageRole.MODEL}
@@ -249,4 +249,4 @@ def context_message(context: str) -> ChatMessage:
 def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+    return to_datetime(epoch).isoformat()

@@ -7,11 +7,10 @@ timestamps. The assembler counts tokens with these same functions, so the budget
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
+from ..times import format_timestamp, to_datetime
 from ..types import ContextSections, Page, Profile, Role, ScoredFact, Utterance
-from ..validation import format_timestamp
 from .focus import NAMED_SIDE
 from .time_hints import MONTHS
 
@@ -24,7 +23,7 @@ _LABELS: dict[Role, str] = {"user": "User", "assistant": "Assistant"}
 
 def short_date(epoch: float) -> str:
     """Compact conversation date for context lines, e.g. ``8 May 2023`` (locale-independent)."""
-    dt = datetime.fromtimestamp(epoch, timezone.utc)
+    dt = to_datetime(epoch)
     return f"{dt.day} {MONTHS[dt.month - 1]} {dt.year}"
 
 

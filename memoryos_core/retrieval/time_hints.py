@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from ..times import to_datetime
+
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
           "November", "December")
 
@@ -40,7 +42,7 @@ class TimeHint:
     def matches(self, ts: float) -> bool:
         if not self.month:
             return self.start <= ts < self.end
-        dt = datetime.fromtimestamp(ts, timezone.utc)
+        dt = to_datetime(ts)
         slack = _MONTH_SLACK.days
         return dt.month == self.month or (dt.month == self.month % 12 + 1 and dt.day <= slack)
 
