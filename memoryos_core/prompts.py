@@ -14,6 +14,7 @@ from typing import Literal, Sequence
 from pydantic import BaseModel, Field
 
 from .providers.base import ChatMessage
+from .text_limits import PROMPT_PAGE_CHARS, clip_with_marker
 from .validation import format_timestamp
 
 
@@ -44,7 +45,7 @@ def consolidation_messages(pages: Sequence[tuple[int, float, str]], candidates: 
     """``pages``: (number, time, text); ``candidates``: (segment id, summary, keywords)."""
     lines = ["<new_exchanges>"]
     for number, ts, text in pages:
-        lines.append(f"[{number}] ({format_timestamp(ts)})\n{text}")
+        lines.append(f"[{number}] ({format_timestamp(ts)})\n{clip_with_marker(text, PROMPT_PAGE_CHARS)}")
     lines.append("</new_exchanges>\n<existing_topics>")
     if not candidates:
         lines.append("(none)")
@@ -93,7 +94,7 @@ def persona_messages(pages: Sequence[tuple[float, str]], existing: Sequence[tupl
     lines = ["<current_profile>", profile_text or "(empty)", "</current_profile>", "<existing_facts>"]
     lines += [json.dumps({"id": fid, "about": about, "text": text}, ensure_ascii=False) for fid, about, text in existing] or ["(none)"]
     lines += ["</existing_facts>", "<conversation>"]
-    lines += [f"({format_timestamp(ts)})\n{text}" for ts, text in pages]
+    lines += [f"({format_timestamp(ts)})\n{clip_with_marker(text, PROMPT_PAGE_CHARS)}" for ts, text in pages]
     lines.append("</conversation>")
     return [ChatMessage("system", PERSONA_SYSTEM), ChatMessage("user", "\n".join(lines))]
 
