@@ -103,7 +103,7 @@ class Memoryos:
                 embedder = default_embedder()
         self.llm = MeteredChatModel(llm, self.usage) if llm is not None else None
         #: long texts are embedded in pieces (see text_limits): every vector of the core comes from here
-        self.embedder = PiecewiseEmbedder(MeteredEmbedder(embedder, self.usage))
+        self.embedder = PiecewiseEmbedder(embedder, self.usage)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
         self.store = store if store is not None else open_store(data_storage_path)

@@ -19,12 +19,14 @@
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .errors import InvalidInputError
-from .providers.base import normalize
+from .providers.base import Embedder, normalize
+from .providers.metered import MeteredEmbedder
+from .usage import UsageTracker
 
 #: Default of ``MemoryConfig.max_text_chars``: each side of a page is stored whole up to this length.
 STORED_TEXT_CHARS = 200_000
@@ -118,20 +120,16 @@ def embedding_pieces(text: str, piece_chars: int, max_pieces: int = EMBED_MAX_PI
     return pieces
 
 
-class PiecewiseEmbedder:
-    """Wraps the core's (metered) embedder: texts longer than the model reads are embedded in pieces,
-    one batch per call, and each text gets the normalised mean of its pieces' vectors."""
+class PiecewiseEmbedder(MeteredEmbedder):
+    """The core's embedder: metered (every piece counts as an item), and texts longer than the model
+    reads are embedded in pieces, one batch per call, each text getting the normalised mean of its
+    pieces' vectors. A text that fits one piece gets exactly the model's own vector."""
 
-    def __init__(self, inner: Any, piece_chars: int | None = None, max_pieces: int = EMBED_MAX_PIECES) -> None:
-        self.inner = inner
-        model = getattr(inner, "inner", inner)  # the provider under the metering wrapper
-        self.piece_chars = piece_chars or getattr(model, "max_input_chars", None) or EMBED_PIECE_CHARS
+    def __init__(self, inner: Embedder, tracker: UsageTracker, *, piece_chars: int | None = None,
+                 max_pieces: int = EMBED_MAX_PIECES) -> None:
+        super().__init__(inner, tracker)
+        self.piece_chars = int(piece_chars or getattr(inner, "max_input_chars", None) or EMBED_PIECE_CHARS)
         self.max_pieces = max_pieces
-        self.name = inner.name
-
-    @property
-    def dim(self) -> int:
-        return int(self.inner.dim)
 
     def _split(self, texts: Sequence[str]) -> tuple[list[str], list[int]] | None:
         """All pieces and each text's piece count; None when every text fits in one piece."""
@@ -143,19 +141,18 @@ class PiecewiseEmbedder:
     @staticmethod
     def _pool(vectors: np.ndarray, counts: list[int]) -> np.ndarray:
         ends = np.cumsum(counts)
-        means = [vectors[end - n:end].mean(axis=0) for n, end in zip(counts, ends)]
-        return normalize(np.stack(means)) if means else vectors
+        return normalize(np.stack([vectors[end - n:end].mean(axis=0) for n, end in zip(counts, ends)]))
 
     def embed(self, texts: Sequence[str], *, purpose: str) -> np.ndarray:
         split = self._split(texts)
         if split is None:
-            return self.inner.embed(texts, purpose=purpose)
+            return super().embed(texts, purpose=purpose)
         pieces, counts = split
-        return self._pool(np.asarray(self.inner.embed(pieces, purpose=purpose)), counts)
+        return self._pool(np.asarray(super().embed(pieces, purpose=purpose)), counts)
 
     async def aembed(self, texts: Sequence[str], *, purpose: str) -> np.ndarray:
         split = self._split(texts)
         if split is None:
-            return await self.inner.aembed(texts, purpose=purpose)
+            return await super().aembed(texts, purpose=purpose)
         pieces, counts = split
-        return self._pool(np.asarray(await self.inner.aembed(pieces, purpose=purpose)), counts)
+        return self._pool(np.asarray(await super().aembed(pieces, purpose=purpose)), counts)

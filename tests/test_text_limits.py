@@ -142,18 +142,19 @@ def test_embedders_never_see_more_than_their_window(tmp_path: Path) -> None:
 
 
 def test_a_long_text_vector_is_the_mean_of_its_pieces() -> None:
-    from memoryos_core.providers.metered import MeteredEmbedder
     from memoryos_core.text_limits import PiecewiseEmbedder
     from memoryos_core.usage import UsageTracker
 
     inner = WindowedEmbedder()
-    piecewise = PiecewiseEmbedder(MeteredEmbedder(inner, UsageTracker()))
-    assert piecewise.piece_chars == 500 and piecewise.dim == 256
+    tracker = UsageTracker()
+    piecewise = PiecewiseEmbedder(inner, tracker)
+    assert piecewise.piece_chars == 500 and piecewise.dim == 256 and piecewise.inner is inner
     short, long = piecewise.embed(["a short text", LONG_TURN], purpose="pages")
     np.testing.assert_allclose(short, inner.embed(["a short text"])[0], atol=1e-6)  # unchanged when it fits
     pieces = inner.embed(embedding_pieces(LONG_TURN, 500))
     mean = pieces.mean(axis=0)
     np.testing.assert_allclose(long, mean / np.linalg.norm(mean), atol=1e-5)
+    assert tracker.snapshot()["by_operation"]["embedding:pages"]["items"] == 1 + len(pieces)  # pieces are metered
 
 
 def test_nul_is_still_refused_and_nothing_is_written(tmp_path: Path) -> None:
