@@ -42,6 +42,7 @@ from .config import MemoryConfig
 from .extractors import search_terms
 from .index import IndexCache
 from .storage.base import HeatParams, PageRow
+from .text_limits import clip_to_tokens
 from .tokens import TokenCounter
 from .types import Page, Profile, RetrievalResult, ScoredFact, ScoredPage
 from .validation import format_timestamp
@@ -710,9 +711,10 @@ class Retriever:
             when = f"[{short_date(sf.fact.refers_to)}] " if sf.fact.refers_to else ""
             take(kind, f"- {when}{sf.fact.text}", knowledge_cap)
         short_cap = used + limit * budget.short_term
+        longest = max(32, int(limit * budget.short_term / 2))  # a long paste shows its head, not nothing
         recent: list[str] = []
         for page in reversed(short):  # newest first under pressure
-            line = self._page_line(page)
+            line = clip_to_tokens(self._page_line(page), longest, self.tokens)
             cost = count(line) + 1
             if used + cost > short_cap:
                 break

@@ -14,7 +14,9 @@
   mean covers the whole text (a long paste is found by what is in its middle too), its cost is
   bounded by the piece cap, and a text that fits one piece gets exactly the vector it always had.
 * **Prompts**: a page shown to the LLM during consolidation is clipped to ``PROMPT_PAGE_CHARS`` with
-  the same marker, so one long paste cannot overflow the model's context window.
+  the same marker, so one long paste cannot overflow the model's context window. In a retrieved
+  context, a recent exchange longer than half of the recent-conversation budget shows its head and
+  the marker (``clip_to_tokens``) instead of crowding every other exchange out.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from .errors import InvalidInputError
 from .providers.base import Embedder, normalize
 from .providers.metered import MeteredEmbedder
+from .tokens import TokenCounter
 from .usage import UsageTracker
 
 #: Default of ``MemoryConfig.max_text_chars``: each side of a page is stored whole up to this length.
@@ -67,6 +70,15 @@ def clip_with_marker(text: str, limit: int) -> str:
     keep = max(0, limit - len(clip_marker(len(text))))
     head, tail_start = _cut_points(text, keep)
     return text[:head] + clip_marker(tail_start - head) + text[tail_start:]
+
+
+def clip_to_tokens(text: str, max_tokens: int, tokens: TokenCounter) -> str:
+    """``text`` itself when it has at most ``max_tokens`` tokens; otherwise its head and the clip marker,
+    together within ``max_tokens`` (the marker takes about a dozen)."""
+    if tokens.count(text) <= max_tokens:
+        return text
+    head = tokens.truncate(text, max(0, max_tokens - 16))
+    return head + clip_marker(len(text) - len(head)).rstrip("\n")
 
 
 def clip_query(text: str, limit: int) -> str:

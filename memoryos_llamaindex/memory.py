@@ -28,7 +28,6 @@ from memoryos_core.types import Page, RetrievalResult
 from ._build import resolve_memoryos
 from ._convert import (
     Turn,
-    clip,
     closes_turn,
     context_message,
     copy_message,
@@ -229,7 +228,6 @@ class MemoryOSMemory(BaseMemory):
         self._open = _OpenTurn(page_id=self._store_user(text), user=copy_message(message))
 
     def _store_user(self, text: str) -> str | None:
-        text = clip(text, self._memoryos.config.max_text_chars)
         if not text.strip():
             return None
         return self._memoryos.add_memory(text, "", timestamp=time.time(), meta_data=dict(SOURCE_META)).id
@@ -243,7 +241,7 @@ class MemoryOSMemory(BaseMemory):
         page = pages[-1]
         if page.agent_response or not page.user_input or page.seq <= self._window_after:
             return None
-        if user_text is not None and page.user_input != user_text:
+        if user_text is not None and page.user_input != self._memoryos.stored_text(user_text):
             return None
         return _OpenTurn(page_id=page.id, user=ChatMessage(role=MessageRole.USER, content=page.user_input))
 
@@ -253,9 +251,7 @@ class MemoryOSMemory(BaseMemory):
         if current is None:
             return
         if current.responses:
-            cfg = self._memoryos.config
-            answer = turn_answer(current.as_turn(), max_text_chars=cfg.max_text_chars,
-                                 max_tool_chars=self.max_tool_output_chars)
+            answer = turn_answer(current.as_turn(), max_tool_chars=self.max_tool_output_chars)
             if answer.strip():
                 self._store_answer(current.page_id, answer)
         self._open = None
@@ -271,9 +267,8 @@ class MemoryOSMemory(BaseMemory):
 
     def _write_turn(self, turn: Turn) -> Page | None:
         """Store a finished turn as one page (used by set())."""
-        cfg = self._memoryos.config
-        user = clip(turn.user_text, cfg.max_text_chars)
-        answer = turn_answer(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars)
+        user = turn.user_text
+        answer = turn_answer(turn, max_tool_chars=self.max_tool_output_chars)
         if not user.strip() and not answer.strip():
             return None
         return self._memoryos.add_memory(user, answer, timestamp=time.time(), meta_data=dict(SOURCE_META))
@@ -294,7 +289,7 @@ class MemoryOSMemory(BaseMemory):
         deleted.
         """
         systems, turns = group_turns(messages)
-        cfg = self._memoryos.config
+        stored_text = self._memoryos.stored_text  # pages hold long text as the core clipped it
         with self._lock:
             current = self._open
             if current is not None and any(_extends(t, current.as_turn()) for t in turns):
@@ -304,9 +299,8 @@ class MemoryOSMemory(BaseMemory):
             last_open = turns[-1] if turns and not turn_is_closed(turns[-1]) else None
             headless = last_open is not None and not last_open.user_text.strip()
             stored_turns = turns[:-1] if headless else turns
-            wanted = [(clip(t.user_text, cfg.max_text_chars),
-                       "" if t is last_open else turn_answer(t, max_text_chars=cfg.max_text_chars,
-                                                             max_tool_chars=self.max_tool_output_chars))
+            wanted = [(stored_text(t.user_text),
+                       "" if t is last_open else stored_text(turn_answer(t, max_tool_chars=self.max_tool_output_chars)))
                       for t in stored_turns]
             stored = self._memoryos.recent_pages(len(wanted)) if wanted else []
             overlap = 0

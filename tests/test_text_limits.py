@@ -109,6 +109,16 @@ def test_a_60k_turn_is_stored_whole_and_a_60k_query_finds_it(tmp_path: Path) -> 
     assert memory.search(LONG_TURN, limit=1)["results"][0]["id"] == page.id
 
 
+def test_a_long_newest_exchange_shows_its_head_in_the_context_and_leaves_room(tmp_path: Path) -> None:
+    memory = make(tmp_path)
+    memory.add_memory("My sister Mirela lives in Valparaiso.", "Noted.")
+    memory.add_memory(LONG_TURN, "Here is the summary.")
+    result = memory.retrieve("Where does my sister live?")
+    assert "Mirela lives in Valparaiso" in result.context  # the long paste did not crowd it out
+    assert "User: Summarise this: " in result.context and "characters clipped ...]" in result.context
+    assert result.context_tokens <= memory.config.max_context_tokens
+
+
 async def test_async_retrieve_takes_a_60k_query(tmp_path: Path) -> None:
     memory = make(tmp_path)
     page = await memory.aadd_memory(LONG_TURN, "Done.", T0)
