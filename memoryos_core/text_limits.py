@@ -16,11 +16,12 @@
 * **Prompts**: a page shown to the LLM during consolidation is clipped to ``PROMPT_PAGE_CHARS`` with
   the same marker, so one long paste cannot overflow the model's context window. In a retrieved
   context, a recent exchange longer than half of the recent-conversation budget shows its head and
-  the marker (``clip_to_tokens``) instead of crowding every other exchange out.
+  the marker (``clip_page_to_tokens``) instead of crowding every other exchange out.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Sequence
 
 import numpy as np
@@ -29,6 +30,7 @@ from .errors import InvalidInputError
 from .providers.base import Embedder, normalize
 from .providers.metered import MeteredEmbedder
 from .tokens import TokenCounter
+from .types import Page
 from .usage import UsageTracker
 
 #: Default of ``MemoryConfig.max_text_chars``: each side of a page is stored whole up to this length.
@@ -79,6 +81,21 @@ def clip_to_tokens(text: str, max_tokens: int, tokens: TokenCounter) -> str:
         return text
     head = tokens.truncate(text, max(0, max_tokens - 16))
     return head + clip_marker(len(text) - len(head)).rstrip("\n")
+
+
+def clip_page_to_tokens(page: Page, max_tokens: int, tokens: TokenCounter) -> Page:
+    """``page`` itself when its sides fit ``max_tokens`` together; otherwise a copy whose longer side
+    is clipped (head and marker) so that both fit, the shorter side keeping up to half."""
+    sides = (page.user_input, page.agent_response)
+    counts = [tokens.count(side) for side in sides]
+    if sum(counts) <= max_tokens:
+        return page
+    short = 0 if counts[0] <= counts[1] else 1
+    budgets = [0, 0]
+    budgets[short] = min(counts[short], max_tokens // 2)
+    budgets[1 - short] = max_tokens - budgets[short]
+    user, answer = (clip_to_tokens(side, budget, tokens) if side else side for side, budget in zip(sides, budgets))
+    return replace(page, user_input=user, agent_response=answer)
 
 
 def clip_query(text: str, limit: int) -> str:
