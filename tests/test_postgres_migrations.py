@@ -1,10 +1,9 @@
 """PostgreSQL schema management: versioned migrations applied once, atomically, under a lock;
-the server-side write functions of migration 2 behave like the client-side code they replace."""
+a store from before the shared SQL layer is upgraded in place."""
 
 from __future__ import annotations
 
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -58,19 +57,23 @@ def test_a_missing_schema_is_a_clear_error(pg_server: Any) -> None:
         PostgresStore(pg_server.dsn(search_path="no_such_schema"))
 
 
-def test_add_page_is_idempotent_by_page_id(pg_dsn: str) -> None:
-    """A call lost with its connection is retried: the second attempt must not add a second page."""
+def test_a_version_2_store_loses_its_server_side_functions(pg_dsn: str) -> None:
+    """Migration 2 once created write functions holding a copy of the overflow rule; migration 3
+    drops them, and the shared SQL does those writes."""
+    PostgresStore(pg_dsn).close()
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:  # back to what a version-2 store looked like
+        conn.execute("DELETE FROM schema_migrations WHERE version > 2")
+        conn.execute("CREATE FUNCTION memoryos_add_page(p_scope BIGINT) RETURNS BIGINT LANGUAGE sql AS 'SELECT 1'")
+        conn.execute("CREATE FUNCTION memoryos_set_page_embeddings(p_scope BIGINT) RETURNS INTEGER LANGUAGE sql"
+                     " AS 'SELECT 1'")
     s = PostgresStore(pg_dsn)
     try:
+        with psycopg.connect(pg_dsn) as conn:
+            left = conn.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'memoryos%'").fetchall()
+        assert left == [] and versions(pg_dsn) == [1, 2, 3]
         sid = s.scope("u", "a")
-        call = "SELECT o_seq, o_enqueued FROM memoryos_add_page(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        params = (sid, "pg_retried", "hello", "hi", 1.0, time.time(), "{}", 2, None, 0, 1)
-        first = s._call(call, params)
-        second = s._call(call, params)
-        assert first == (1, True) and second == (1, False)
-        assert [p.id for p in s.list_pages(sid, tier=None, limit=10, offset=0)] == ["pg_retried"]
-        assert s.scope_state(sid).clock == 1.0 and [j["kind"] for j in s.open_jobs(sid)] == ["consolidate"]
-        with pytest.raises(StoreError, match="deleted"):
-            s._call(call, (sid + 1000, "pg_other", "x", "y", 1.0, time.time(), "{}", 2, None, 10, 8))
+        page, queued = s.add_page(sid, user_input="hello", agent_response="hi", timestamp=1.0, meta={}, tokens=2,
+                                  embedding=None, consolidate_at=1)
+        assert (page.seq, queued) == (1, True) and s.scope_state(sid).clock == 1.0
     finally:
         s.close()

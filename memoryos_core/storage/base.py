@@ -1,12 +1,15 @@
 """The storage contract: records exchanged with the engine, and the operations a backend provides.
 
 A backend owns durability and isolation: every method is one transaction, rows are always
-filtered by scope, and ids of another scope are reported as missing. Vectors travel as float32
-numpy arrays; the engine keeps the search indexes.
+filtered by scope, and ids of another scope are reported as missing. It owns no memory rule: where
+a write's outcome depends on one (is a segment hot, which segments are archived), it is handed the
+engine's :class:`~memoryos_core.policy.Policy` and executes what that decides. Vectors travel as
+float32 numpy arrays; the engine keeps the search indexes.
 """
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol, Sequence, TypedDict, overload
@@ -16,6 +19,7 @@ import numpy as np
 from ..errors import StoreError
 from ..policy import HeatParams, Policy
 from ..types import Fact, HistoryEntry, Page, Profile, Segment
+from .dialect import Tx, split_sql
 
 VectorTable = Literal["pages", "segments", "facts_user", "facts_assistant"]
 JobKind = Literal["consolidate", "persona"]
@@ -262,12 +266,6 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:24]}"
 
 
-def split_sql(script: str) -> list[str]:
-    """Split a schema file into statements (``--`` comments removed; no semicolons inside statements)."""
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
-
-
 @dataclass(frozen=True)
 class Migration:
     """One step of a backend's schema history. ``statements`` returns the SQL to run, in order,
@@ -287,6 +285,17 @@ def pending_migrations(current: int, migrations: Sequence[Migration], where: str
     if current > latest:
         raise StoreError(f"{where} has schema version {current}; this MemoryOS understands up to {latest}: upgrade")
     return [m for m in migrations if m.version > current]
+
+
+def apply_migrations(tx: Tx, migrations: Sequence[Migration], where: str) -> None:
+    """Bring a database to the latest schema inside ``tx``: each pending step, then its row in
+    ``schema_migrations`` (all or nothing, with the transaction)."""
+    tx.run("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)")
+    current = int(tx.value("SELECT COALESCE(MAX(version), 0) FROM schema_migrations"))
+    for step in pending_migrations(current, migrations, where):
+        for statement in step.statements():
+            tx.run(statement)
+        tx.run("INSERT INTO schema_migrations VALUES (?, ?)", step.version, time.time())
 
 
 def vec_to_blob(vector: np.ndarray | None) -> bytes:
