@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import sqlite3
+from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -94,8 +96,7 @@ def test_reads_survive_a_stored_row_with_an_absurd_time(tmp_path: Path) -> None:
     page = memory.add_memory("I keep bees on the roof.", "Lovely.", timestamp=T0)
     for i in range(12):
         memory.add_memory(f"Filler {i} about the weather", "ok", timestamp=T0 + 60 * (i + 1))
-    conn = memory.store._conn()  # a row written by an older version or another tool
-    with conn:
+    with closing(sqlite3.connect(memory.store.path)) as conn, conn:  # a row written by an older version or another tool
         conn.execute("UPDATE pages SET ts = 1e20 WHERE id = ?", (page.id,))
     assert "bees" in memory.retrieve("where are the bees kept").context
     assert memory.search("bees")["results"]

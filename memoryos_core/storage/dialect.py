@@ -171,17 +171,6 @@ class Tx:
         """Execute; the number of rows it changed."""
         return self._execute(sql, params).rowcount
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        """One statement for each parameter row (batched by the driver)."""
-        if not rows:
-            return
-        text, _ = self.dialect.render(sql, rows[0])
-        cursor = self.conn.cursor()
-        try:
-            cursor.executemany(text, rows)
-        finally:
-            cursor.close()
-
 
 T = TypeVar("T")
 

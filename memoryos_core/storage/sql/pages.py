@@ -49,12 +49,20 @@ class PagesSQL(SQLCore):
         return [(r[0], render_page_text(r[1], r[2])) for r in rows]
 
     def set_page_embeddings(self, scope_id: int, items: Sequence[tuple[int, np.ndarray]]) -> None:
+        """Store vectors of pages that still lack one; the n vector numbers are reserved by the first
+        statement (taking the scope's row) and read back by each update, so all go out as one batch."""
         if not items:
             return
-        with self._write() as tx:
-            first = self._next_vec_seq(tx, scope_id, len(items))
-            tx.many("UPDATE pages SET embedding = ?, vec_seq = ? WHERE rid = ? AND scope_id = ? AND embedding IS NULL",
-                    [(vec_to_blob(v), first + i, int(rid), scope_id) for i, (rid, v) in enumerate(items)])
+        count = len(items)
+        reserved, *_ = self._db.write_batch([
+            ("UPDATE scopes SET vec_counter = vec_counter + ? WHERE id = ? AND user_id <> '' RETURNING vec_counter",
+             (count, scope_id)),
+            *[("UPDATE pages SET embedding = ?, vec_seq = (SELECT vec_counter FROM scopes WHERE id = ?) - ?"
+               " WHERE rid = ? AND scope_id = ? AND embedding IS NULL",
+               (vec_to_blob(vector), scope_id, count - 1 - i, int(rid), scope_id)) for i, (rid, vector) in enumerate(items)],
+        ])
+        if not reserved:
+            raise StoreError(DELETED)
 
     # -- reads ------------------------------------------------------------------------------
 
