@@ -156,11 +156,12 @@ class Tx:
         return cursor
 
     def one(self, sql: str, *params: Any) -> Row | None:
-        row = self._execute(sql, params).fetchone()
-        return None if row is None else tuple(row)
+        row: Row | None = self._execute(sql, params).fetchone()  # both drivers return plain tuples
+        return row
 
     def all(self, sql: str, *params: Any) -> list[Row]:
-        return [tuple(r) for r in self._execute(sql, params).fetchall()]
+        rows: list[Row] = self._execute(sql, params).fetchall()
+        return rows
 
     def value(self, sql: str, *params: Any) -> Any:
         """The first column of the first row (None without a row)."""

@@ -187,7 +187,7 @@ class PostgresDatabase(TransactionalDatabase):
                 with conn.pipeline():
                     cursors = [conn.execute(*POSTGRES.render(sql, params)) for sql, params in statements]
                     conn.execute("COMMIT")
-                return [[tuple(r) for r in c.fetchall()] if c.description else [] for c in cursors]
+                return [c.fetchall() if c.description else [] for c in cursors]
             except BaseException:
                 self._rollback(conn)
                 raise
