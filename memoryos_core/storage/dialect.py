@@ -194,8 +194,8 @@ class TransactionalDatabase:
         yield from self._transaction(self.dialect.begin_read)
 
     def write_batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
-        """Independent statements (none needs another's result) as one write transaction; the rows
-        each returns."""
+        """Statements none of which needs another's result on the client (one may read what an earlier
+        one wrote) as one write transaction; the rows each returns."""
         with self.write() as tx:
             return [tx.all(sql, *params) for sql, params in statements]
 
