@@ -112,13 +112,93 @@ class HeatParams:
         return self.alpha * visits + self.beta * fresh_pages + self.gamma * math.exp(-age / self.tau)
 
 
+@dataclass(frozen=True)
+class ItemRow:
+    """A stored item (a key-value document under a namespace path, owned by a scope).
+
+    ``namespace`` is the encoded path (labels joined by ``.``, see :func:`namespace_path`);
+    ``embedding`` holds one float32 row per indexed text (``None`` when the item is not indexed or
+    the read did not ask for vectors)."""
+
+    rid: int
+    scope_id: int
+    namespace: str
+    key: str
+    value: dict[str, Any]
+    text: str
+    embedding: np.ndarray | None
+    created_at: float
+    updated_at: float
+    ttl_seconds: float | None
+    expires_at: float | None
+
+
+@dataclass(frozen=True)
+class ItemWrite:
+    """One item change decided by the engine: an upsert (``value`` set) or a delete (``value`` None).
+    An upsert keeps ``created_at`` and the item's place in listing order."""
+
+    scope_id: int
+    namespace: str
+    key: str
+    value: dict[str, Any] | None
+    text: str = ""
+    embedding: np.ndarray | None = None
+    ttl_seconds: float | None = None
+    expires_at: float | None = None
+
+
+#: Separator of namespace labels in the stored path (labels never contain it).
+NAMESPACE_SEPARATOR = "."
+
+
+def namespace_path(labels: Sequence[str]) -> str:
+    """The stored form of a namespace: its labels joined by ``.``."""
+    return NAMESPACE_SEPARATOR.join(labels)
+
+
+def namespace_bounds(prefix: str) -> tuple[str, str]:
+    """[low, high) of the paths strictly below ``prefix`` in byte order (``prefix.`` to ``prefix/``):
+    a range an index serves. The prefix itself is matched by equality."""
+    return prefix + NAMESPACE_SEPARATOR, prefix + chr(ord(NAMESPACE_SEPARATOR) + 1)
+
+
+def matrix_to_blob(matrix: np.ndarray | None) -> bytes | None:
+    return None if matrix is None else vec_to_blob(matrix)
+
+
+def blob_to_matrix(blob: bytes | None, rows: int) -> np.ndarray | None:
+    """The (rows, dim) float32 matrix of an item's stored vectors."""
+    if blob is None or rows <= 0:
+        return None
+    return np.frombuffer(blob, dtype=np.float32).reshape(rows, -1).copy()
+
+
 class Store(Protocol):
-    """What the engine needs from a storage backend (SQLite here; PostgreSQL can follow)."""
+    """What the engine needs from a storage backend (SQLite and PostgreSQL implement it)."""
 
     def scope(self, user_id: str, assistant_id: str, *, create: bool = True) -> int | None: ...
     def scope_state(self, scope_id: int) -> ScopeState: ...
     def add_page(self, scope_id: int, **kwargs: Any) -> tuple[Page, bool]: ...
+    def delete_user(self, user_id: str) -> int: ...
     def close(self) -> None: ...
+
+    # -- items (key-value documents under namespaces: the LangGraph store) ---------------------
+    def write_items(self, writes: Sequence[ItemWrite], now: float) -> None:
+        """Apply upserts and deletes in one transaction (StoreError if a scope was deleted meanwhile)."""
+    def get_item(self, scope_id: int, namespace: str, key: str, now: float) -> ItemRow | None:
+        """The live (unexpired at ``now``) item, without its vectors."""
+    def item_candidates(self, prefix: str, now: float, *, scope_id: int | None = None, with_vectors: bool = False,
+                        limit: int | None = None, offset: int = 0) -> list[ItemRow]:
+        """Live items whose namespace is ``prefix`` or below it (of one scope, or of every scope when
+        ``scope_id`` is None), in listing order: namespaces by their oldest item, then items by
+        first insertion."""
+    def item_namespaces(self, prefix: str, now: float, *, scope_id: int | None = None) -> list[str]:
+        """Distinct namespaces holding live items at or below ``prefix``."""
+    def refresh_item_expiry(self, updates: Sequence[tuple[int, float]]) -> None:
+        """Set new ``expires_at`` values, given as (rid, expires_at), in one transaction."""
+    def purge_expired_items(self, now: float) -> int:
+        """Delete items expired at ``now``; returns how many."""
 
 
 def new_id(prefix: str) -> str:
@@ -169,6 +249,8 @@ __all__ = [
     "FactWrite",
     "HeatParams",
     "HistoryEntry",
+    "ItemRow",
+    "ItemWrite",
     "Job",
     "Migration",
     "PageRow",
@@ -178,7 +260,12 @@ __all__ = [
     "SegmentWrite",
     "Store",
     "VectorTable",
+    "NAMESPACE_SEPARATOR",
+    "blob_to_matrix",
     "blob_to_vec",
+    "matrix_to_blob",
+    "namespace_bounds",
+    "namespace_path",
     "new_id",
     "pending_migrations",
     "split_sql",
