@@ -414,8 +414,7 @@ class ItemCatalog:
                 if len(texts) > MAX_TEXTS_PER_ITEM:
                     raise InvalidInputError(f"an item may be indexed by at most {MAX_TEXTS_PER_ITEM} texts; "
                                             f"{key!r} has {len(texts)} (index fewer fields)")
-            latest.pop((change.owner, namespace, key), None)  # re-insert: the last change wins, in its place
-            latest[(change.owner, namespace, key)] = (change, value, texts)
+            latest[(change.owner, namespace, key)] = (change, value, texts)  # the last wins, in the first's place
         if not latest:
             return
         all_texts = [t for _, _, texts in latest.values() for t in texts]
