@@ -133,3 +133,16 @@ def test_the_search_tool_sees_the_users_conversation(tmp_path: Path) -> None:
         assert "allergic to peanuts" in out["messages"][-1].text
         found = json.loads(out["messages"][2].text)
         assert found[0]["value"]["kind"] == "page" and found[0]["key"].startswith("pg_")
+
+
+@pytest.mark.slow
+def test_the_example_script_runs_offline(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parent.parent
+    out = subprocess.run([sys.executable, str(root / "examples" / "langgraph_store_agent.py"), str(tmp_path / "m")],
+                         capture_output=True, text=True, timeout=300, env={"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr
+    assert "[friday] agent: From memory: The user is vegetarian and training for a marathon in May." in out.stdout
+    assert "stored for alice:" in out.stdout
