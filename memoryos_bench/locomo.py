@@ -28,8 +28,8 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..memory import Memoryos, default_embedder
-from ..tokens import TokenCounter
+from memoryos_core.memory import Memoryos, default_embedder
+from memoryos_core.tokens import TokenCounter
 from . import metrics
 from .baselines import TurnCorpus, hybrid_rag, naive_rag
 from .data import Conversation, Question, load_locomo, plan_pages, resolve_data_path
@@ -272,7 +272,7 @@ is WRONG. Reply with one word: CORRECT or WRONG."""
 
 
 def _chat(opts: BenchOptions) -> Any:
-    from ..providers.openai_compat import OpenAIChatModel
+    from memoryos_core.providers.openai_compat import OpenAIChatModel
 
     if opts.llm is not None:
         return opts.llm
@@ -281,7 +281,7 @@ def _chat(opts: BenchOptions) -> Any:
 
 
 def answer_messages(conv: Conversation, question: str, context: str) -> list[Any]:
-    from ..providers.base import ChatMessage
+    from memoryos_core.providers.base import ChatMessage
 
     system = ANSWER_SYSTEM.format(a=conv.speaker_a, b=conv.speaker_b)
     user = f"<memories>\n{context}\n</memories>\n\nQuestion: {question}\nShort answer:"
@@ -289,7 +289,7 @@ def answer_messages(conv: Conversation, question: str, context: str) -> list[Any
 
 
 def judge_messages(question: str, gold: str, answer: str) -> list[Any]:
-    from ..providers.base import ChatMessage
+    from memoryos_core.providers.base import ChatMessage
 
     return [ChatMessage("system", JUDGE_SYSTEM),
             ChatMessage("user", f"Question: {question}\nGold answer: {gold}\nGenerated answer: {answer}\nGrade:")]
@@ -434,14 +434,14 @@ def _context_at(system: str, memory: Memoryos, corpus: TurnCorpus, q: Question, 
 
 def _run_qa(jobs: list[tuple[Conversation, Question, str, str, float, dict[str, Any]]], chat: Any,
             opts: BenchOptions, acc: dict[str, _Acc]) -> dict[str, Any]:
-    from ..providers.metered import MeteredChatModel
-    from ..usage import UsageTracker
+    from memoryos_core.providers.metered import MeteredChatModel
+    from memoryos_core.usage import UsageTracker
 
     trackers = {s: UsageTracker() for s in SYSTEMS}
     judge_chat = chat
     if opts.judge and opts.judge_model and opts.llm is None:
         key = opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
-        from ..providers.openai_compat import OpenAIChatModel
+        from memoryos_core.providers.openai_compat import OpenAIChatModel
 
         judge_chat = OpenAIChatModel(opts.judge_model, api_key=key, base_url=opts.base_url, temperature=0.0)
 
