@@ -34,6 +34,7 @@ import re
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
@@ -329,23 +330,29 @@ def select_namespaces(namespaces: Sequence[Namespace], *, prefix: Namespace | No
 
 # -- ranking --------------------------------------------------------------------------------------
 
-def _bm25(query_terms: Sequence[str], docs: Sequence[Sequence[str]]) -> np.ndarray:
-    """BM25 of each document of a small corpus (the candidates), with the page index's constants and
-    its rule that words on more than half of a large corpus carry no weight."""
-    n = len(docs)
+@lru_cache(maxsize=65536)
+def _term_counts(text: str) -> tuple[dict[str, int], int]:
+    """BM25's view of a text: its content words with counts, and its length (texts recur from query to query)."""
+    terms = lexical_terms(text)
+    return dict(Counter(terms)), len(terms)
+
+
+def _bm25(query_terms: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+    """BM25 of each text of a small corpus (the candidates), with the page index's constants and its
+    rule that words on more than half of a large corpus carry no weight."""
+    n = len(texts)
     scores = np.zeros(n, dtype=np.float64)
     if not n:
         return scores
-    lengths = np.asarray([len(d) for d in docs], dtype=np.float64)
-    avgdl = max(float(lengths.mean()), 1e-9)
-    counts = [Counter(d) for d in docs]
+    docs = [_term_counts(t) for t in texts]
+    lengths = np.fromiter((length for _, length in docs), dtype=np.float64, count=n)
+    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(float(lengths.mean()), 1e-9))
     for term in set(query_terms):
-        tf = np.asarray([c.get(term, 0) for c in counts], dtype=np.float64)
+        tf = np.fromiter((counts.get(term, 0) for counts, _ in docs), dtype=np.float64, count=n)
         df = int(np.count_nonzero(tf))
         if not df or (df > n / 2 and n > 20):
             continue
-        idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-        scores += idf * tf * (BM25_K1 + 1.0) / (tf + BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / avgdl))
+        scores += math.log(1.0 + (n - df + 0.5) / (df + 0.5)) * tf * (BM25_K1 + 1.0) / (tf + norm)
     return scores
 
 
@@ -357,10 +364,13 @@ def rank_texts(query: str, query_vector: np.ndarray, texts: Sequence[str],
     if not texts:
         return np.zeros(0)
     qvec = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-    cosines = np.asarray([float(np.max(np.atleast_2d(v) @ qvec)) for v in vectors], dtype=np.float64)
-    bm25 = _bm25(lexical_terms(query), [lexical_terms(t) for t in texts])
+    matrices = [np.atleast_2d(v) for v in vectors]
+    counts = np.fromiter((m.shape[0] for m in matrices), dtype=np.int64, count=len(matrices))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    cosines = np.maximum.reduceat(np.concatenate(matrices) @ qvec, starts).astype(np.float64)
+    bm25 = _bm25(lexical_terms(query), texts)
     combined = _standardise(cosines) + LEXICAL_WEIGHT * _standardise(bm25)
-    return np.asarray([_relevance(float(x)) for x in combined])
+    return np.fromiter((_relevance(float(x)) for x in combined), dtype=np.float64, count=len(combined))
 
 
 # -- the catalog ----------------------------------------------------------------------------------
@@ -501,28 +511,35 @@ class ItemCatalog:
         now = self.clock()
         rows: list[ItemRow] = []
         if owner is None or scope is not None:
-            paged_in_sql = query is None and conditions is None
-            rows = self.store.item_candidates(namespace_path(prefix), now, scope_id=scope, with_vectors=query is not None,
-                                              limit=limit if paged_in_sql else None, offset=offset if paged_in_sql else 0)
-            if paged_in_sql:
+            if query is None and conditions is None:  # a plain page: read only its rows
+                rows = self.store.item_page(namespace_path(prefix), now, limit=limit, offset=offset, scope_id=scope)
                 return self._finish([ItemHit(self._stored(r), None, rid=r.rid) for r in rows], refresh_ttl, now)
-        rows = [r for r in rows if matches_filter(r.value, conditions)]
+            rows = self.store.item_candidates(namespace_path(prefix), now, scope_id=scope, with_vectors=query is not None)
+        if conditions:
+            rows = [r for r in rows if matches_filter(r.value, conditions)]
         if query is None:
-            hits = [ItemHit(self._stored(r), None, rid=r.rid) for r in rows]
-            return self._finish(hits[offset:offset + limit], refresh_ttl, now)
+            return self._finish([ItemHit(self._stored(r), None, rid=r.rid) for r in rows[offset:offset + limit]],
+                                refresh_ttl, now)
         qvec = self.embedder.embed([query], purpose="query")[0]
         dim = qvec.shape[0]
         ranked = [r for r in rows if r.embedding is not None and r.embedding.shape[1] == dim]
         unranked = [r for r in rows if r.embedding is None or r.embedding.shape[1] != dim]
         offered = [m for m in memory if matches_filter(m.item.value, conditions) and m.vector.shape[-1] == dim]
-        candidates = [(ItemHit(self._stored(r), None, rid=r.rid), r.text, r.embedding) for r in ranked] + [
-            (ItemHit(m.item, None, m.kind), m.text, m.vector) for m in offered]
-        scores = rank_texts(query, qvec, [text for _, text, _ in candidates], [v for _, _, v in candidates])  # type: ignore[misc]
-        order = sorted(range(len(candidates)), key=lambda i: -scores[i])  # stable: ties keep listing order
-        hits = [ItemHit(candidates[i][0].item, float(scores[i]), candidates[i][0].kind, candidates[i][0].rid)
-                for i in order]
-        hits += [ItemHit(self._stored(r), None, rid=r.rid) for r in unranked]
-        return self._finish(hits[offset:offset + limit], refresh_ttl, now)
+        scores = rank_texts(query, qvec, [r.text for r in ranked] + [m.text for m in offered],
+                            [r.embedding for r in ranked] + [m.vector for m in offered])  # type: ignore[misc]
+        order = np.argsort(-scores, kind="stable").tolist()  # ties keep listing order
+        chosen = (order + [None] * len(unranked))[offset:offset + limit]  # unranked items follow, unscored
+        hits: list[ItemHit] = []
+        for position, index in enumerate(chosen, start=offset):
+            if index is None:
+                row = unranked[position - len(order)]
+                hits.append(ItemHit(self._stored(row), None, rid=row.rid))
+            elif index < len(ranked):
+                hits.append(ItemHit(self._stored(ranked[index]), float(scores[index]), rid=ranked[index].rid))
+            else:
+                text = offered[index - len(ranked)]
+                hits.append(ItemHit(text.item, float(scores[index]), text.kind))
+        return self._finish(hits, refresh_ttl, now)
 
     def _finish(self, hits: list[ItemHit], refresh_ttl: bool, now: float) -> list[ItemHit]:
         if not refresh_ttl:

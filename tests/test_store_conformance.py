@@ -757,7 +757,13 @@ def test_item_prefixes_order_and_paging(store: Any) -> None:
     assert got("m") == ["k0", "k6", "k1", "k2", "k3", "k4"]
     assert got("") == ["k0", "k6", "k1", "k2", "k3", "k4", "k5"]
     assert got("m", scope_id=b) == ["k3"] and got("m.bob", scope_id=a) == []
-    assert got("m", limit=2, offset=1) == ["k6", "k1"] and got("m", limit=10, offset=6) == []
+    page = lambda prefix, limit, offset, **kw: [  # noqa: E731
+        r.key for r in store.item_page(prefix, T0, limit=limit, offset=offset, **kw)]
+    for limit in range(0, 8):
+        for offset in range(0, 8):
+            assert page("m", limit, offset) == got("m")[offset:offset + limit]
+    assert page("", 3, 4) == ["k3", "k4", "k5"] and page("m", 5, 0, scope_id=b) == ["k3"]
+    assert store.item_page("m", T0, limit=1)[0].value == {"i": 0}
     assert sorted(store.item_namespaces("m", T0)) == ["m", "m.alice", "m.alice.work", "m.alicex", "m.bob"]
     assert sorted(store.item_namespaces("m.alice", T0, scope_id=a)) == ["m.alice", "m.alice.work"]
     assert store.item_namespaces("zzz", T0) == []

@@ -7,9 +7,11 @@ numpy arrays; the engine keeps the search indexes.
 
 from __future__ import annotations
 
+import json
 import math
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Callable, Literal, Protocol, Sequence
 
 import numpy as np
@@ -118,19 +120,50 @@ class ItemRow:
 
     ``namespace`` is the encoded path (labels joined by ``.``, see :func:`namespace_path`);
     ``embedding`` holds one float32 row per indexed text (``None`` when the item is not indexed or
-    the read did not ask for vectors)."""
+    the read did not ask for vectors). ``value`` is parsed from ``value_json`` on first use: a
+    search reads many rows and returns few."""
 
     rid: int
     scope_id: int
     namespace: str
     key: str
-    value: dict[str, Any]
+    value_json: str
     text: str
     embedding: np.ndarray | None
     created_at: float
     updated_at: float
     ttl_seconds: float | None
     expires_at: float | None
+
+    @cached_property
+    def value(self) -> dict[str, Any]:
+        return json.loads(self.value_json)
+
+
+def in_listing_order(rows: Sequence[ItemRow]) -> list[ItemRow]:
+    """Items as a store lists them: namespaces by their oldest live item, then items by first insertion."""
+    first: dict[str, int] = {}
+    for row in rows:
+        first[row.namespace] = min(row.rid, first.get(row.namespace, row.rid))
+    return sorted(rows, key=lambda r: (first[r.namespace], r.rid))
+
+
+def page_plan(stats: Sequence[tuple[str, int, int]], limit: int, offset: int) -> list[tuple[str, int, int]]:
+    """Which (namespace, limit, offset) reads make up one page in listing order, from each
+    namespace's (path, oldest rid, item count)."""
+    plan: list[tuple[str, int, int]] = []
+    skip, want = offset, limit
+    for namespace, _, count in sorted(stats, key=lambda s: s[1]):
+        if want <= 0:
+            break
+        if skip >= count:
+            skip -= count
+            continue
+        take = min(want, count - skip)
+        plan.append((namespace, take, skip))
+        want -= take
+        skip = 0
+    return plan
 
 
 @dataclass(frozen=True)
@@ -168,10 +201,10 @@ def matrix_to_blob(matrix: np.ndarray | None) -> bytes | None:
 
 
 def blob_to_matrix(blob: bytes | None, rows: int) -> np.ndarray | None:
-    """The (rows, dim) float32 matrix of an item's stored vectors."""
+    """The (rows, dim) float32 matrix of an item's stored vectors (a read-only view of the blob)."""
     if blob is None or rows <= 0:
         return None
-    return np.frombuffer(blob, dtype=np.float32).reshape(rows, -1).copy()
+    return np.frombuffer(blob, dtype=np.float32).reshape(rows, -1)
 
 
 class Store(Protocol):
@@ -188,11 +221,13 @@ class Store(Protocol):
         """Apply upserts and deletes in one transaction (StoreError if a scope was deleted meanwhile)."""
     def get_item(self, scope_id: int, namespace: str, key: str, now: float) -> ItemRow | None:
         """The live (unexpired at ``now``) item, without its vectors."""
-    def item_candidates(self, prefix: str, now: float, *, scope_id: int | None = None, with_vectors: bool = False,
-                        limit: int | None = None, offset: int = 0) -> list[ItemRow]:
+    def item_candidates(self, prefix: str, now: float, *, scope_id: int | None = None,
+                        with_vectors: bool = False) -> list[ItemRow]:
         """Live items whose namespace is ``prefix`` or below it (of one scope, or of every scope when
-        ``scope_id`` is None), in listing order: namespaces by their oldest item, then items by
-        first insertion."""
+        ``scope_id`` is None), in listing order (:func:`in_listing_order`)."""
+    def item_page(self, prefix: str, now: float, *, limit: int, offset: int = 0,
+                  scope_id: int | None = None) -> list[ItemRow]:
+        """``limit`` of those items from ``offset`` on, in listing order, without reading the others."""
     def item_namespaces(self, prefix: str, now: float, *, scope_id: int | None = None) -> list[str]:
         """Distinct namespaces holding live items at or below ``prefix``."""
     def refresh_item_expiry(self, updates: Sequence[tuple[int, float]]) -> None:
@@ -262,6 +297,8 @@ __all__ = [
     "VectorTable",
     "NAMESPACE_SEPARATOR",
     "blob_to_matrix",
+    "in_listing_order",
+    "page_plan",
     "blob_to_vec",
     "matrix_to_blob",
     "namespace_bounds",

@@ -27,6 +27,8 @@ from .base import (
     HeatParams,
     ItemRow,
     ItemWrite,
+    in_listing_order,
+    page_plan,
     Job,
     Migration,
     PageRow,
@@ -65,7 +67,7 @@ _ITEMS_V3 = (
         expires_at  REAL,
         UNIQUE (scope_id, namespace, key)
     )""",
-    "CREATE INDEX IF NOT EXISTS items_namespace ON items(namespace)",
+    "CREATE INDEX IF NOT EXISTS items_namespace ON items(namespace, rid, expires_at)",
     "CREATE INDEX IF NOT EXISTS items_expiry ON items(expires_at) WHERE expires_at IS NOT NULL",
 )
 DB_FILENAME = "memoryos.db"
@@ -916,7 +918,7 @@ class SQLiteStore:
 
     @staticmethod
     def _item(row: Sequence[Any], with_vectors: bool) -> ItemRow:
-        return ItemRow(rid=row[0], scope_id=row[1], namespace=row[2], key=row[3], value=json.loads(row[4]), text=row[5],
+        return ItemRow(rid=row[0], scope_id=row[1], namespace=row[2], key=row[3], value_json=row[4], text=row[5],
                        embedding=blob_to_matrix(row[11], row[10]) if with_vectors else None, created_at=row[6],
                        updated_at=row[7], ttl_seconds=row[8], expires_at=row[9])
 
@@ -967,18 +969,25 @@ class SQLiteStore:
             params.append(scope_id)
         return where, params
 
-    def item_candidates(self, prefix: str, now: float, *, scope_id: int | None = None, with_vectors: bool = False,
-                        limit: int | None = None, offset: int = 0) -> list[ItemRow]:
+    def item_candidates(self, prefix: str, now: float, *, scope_id: int | None = None,
+                        with_vectors: bool = False) -> list[ItemRow]:
         where, params = self._item_where(prefix, now, scope_id)
         vectors = "embedding" if with_vectors else "NULL"
-        page = ""
-        if limit is not None:
-            page = " LIMIT ? OFFSET ?"
-            params += [limit, offset]
-        rows = self._conn().execute(
-            f"SELECT {self._ITEM_COLS}, {vectors} FROM items WHERE {where}"
-            f" ORDER BY MIN(rid) OVER (PARTITION BY namespace), rid{page}", params).fetchall()
-        return [self._item(r, with_vectors) for r in rows]
+        rows = self._conn().execute(f"SELECT {self._ITEM_COLS}, {vectors} FROM items WHERE {where}", params).fetchall()
+        return in_listing_order([self._item(r, with_vectors) for r in rows])
+
+    def item_page(self, prefix: str, now: float, *, limit: int, offset: int = 0,
+                  scope_id: int | None = None) -> list[ItemRow]:
+        where, params = self._item_where(prefix, now, scope_id)
+        out: list[ItemRow] = []
+        with self._read() as conn:
+            stats = conn.execute(f"SELECT namespace, MIN(rid), COUNT(*) FROM items WHERE {where} GROUP BY namespace",
+                                 params).fetchall()
+            for namespace, take, skip in page_plan(stats, limit, offset):
+                rows = conn.execute(f"SELECT {self._ITEM_COLS}, NULL FROM items WHERE {where} AND namespace = ?"
+                                    " ORDER BY rid LIMIT ? OFFSET ?", (*params, namespace, take, skip)).fetchall()
+                out += [self._item(r, False) for r in rows]
+        return out
 
     def item_namespaces(self, prefix: str, now: float, *, scope_id: int | None = None) -> list[str]:
         where, params = self._item_where(prefix, now, scope_id)
