@@ -263,28 +263,33 @@ class Memoryos:
         pages (every tier) and knowledge entries compete with the items on score, shown as items in
         ``namespace_prefix`` keyed by their page or fact id, with value ``{"content": text, "kind":
         "page" | "user_knowledge" | "assistant_knowledge", ...}`` (filters apply to that value too)."""
-        limit, offset = check_page(limit, offset)
-        memory: list[MemoryText] = []
-        if include_memory and isinstance(query, str) and query.strip() and limit:
-            prefix = check_namespace(namespace_prefix, "namespace_prefix", allow_empty=True)
-            memory = self._memory_texts(prefix, query, limit + offset)
+        memory = self.memory_texts(namespace_prefix, query, limit, offset) if include_memory else []
         return self.items.search(namespace_prefix, owner=self.owner, query=query, filter=filter, limit=limit,
                                  offset=offset, refresh_ttl=refresh_ttl, memory=memory)
 
-    def _memory_texts(self, namespace: Namespace, query: str, limit: int) -> list[MemoryText]:
-        """The best pages and facts for ``query`` (as ``search`` ranks them), with their stored vectors,
-        shown as items in ``namespace`` for an item search to rank on its own scale."""
+    def memory_texts(self, namespace: Namespace, query: str | None, limit: int, offset: int = 0) -> list[MemoryText]:
+        """The best ``limit + offset`` pages and facts for ``query`` (as ``search`` ranks them) with their
+        stored vectors, shown as items in ``namespace``: what ``search_items(..., include_memory=True)``
+        (or ``ItemCatalog.search(memory=...)``) ranks together with the items. Empty without a query."""
+        namespace = check_namespace(namespace, "namespace_prefix", allow_empty=True)
+        limit, offset = check_page(limit, offset)
+        if not isinstance(query, str) or not query.strip() or not limit:
+            return []
+        limit += offset
         out = []
         for found in self.search(query, limit=limit)["results"]:
             kind = found["type"]
             value: dict[str, Any] = {"content": found["memory"], "kind": kind}
-            if kind == "page":
-                row = self.store.get_page(self._scope_id, found["id"])
-                vector, updated = row.embedding, row.page.created_at
-                value.update(tier=row.page.tier, timestamp=row.page.timestamp, metadata=row.page.meta)
-            else:
-                fact_row = self.store.get_fact(self._scope_id, found["id"])
-                vector, updated = fact_row.embedding, fact_row.fact.updated_at
+            try:  # (deleted by another process since the search: skipped)
+                if kind == "page":
+                    row = self.store.get_page(self._scope_id, found["id"])
+                    vector, updated = row.embedding, row.page.created_at
+                    value.update(tier=row.page.tier, timestamp=row.page.timestamp, metadata=row.page.meta)
+                else:
+                    fact_row = self.store.get_fact(self._scope_id, found["id"])
+                    vector, updated = fact_row.embedding, fact_row.fact.updated_at
+            except NotFoundError:
+                continue
             if vector is None:
                 continue
             item = StoredItem(namespace=namespace, key=found["id"], value=value, created_at=found["created_at"],

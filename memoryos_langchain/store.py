@@ -35,8 +35,8 @@ from langgraph.store.base import (
     TTLConfig,
 )
 
-from memoryos_core import Embedder, InvalidInputError, Memoryos, default_embedder
-from memoryos_core.items import ItemCatalog, ItemChange, ItemHit, Namespace, Owner, StoredItem
+from memoryos_core import Embedder, InvalidInputError, Memoryos, StoreError, default_embedder
+from memoryos_core.items import ItemCatalog, ItemChange, ItemHit, MemoryText, Namespace, Owner, StoredItem
 from memoryos_core.storage import open_store
 from memoryos_core.validation import check_id
 
@@ -186,12 +186,11 @@ class MemoryOSStore(BaseStore):
 
     def _search(self, op: SearchOp) -> list[ItemHit]:
         owner = self.mapping.pinned_owner(op.namespace_prefix)
-        if self.include_memory and owner is not None and op.query and op.query.strip():
-            return self.memory(*owner).search_items(op.namespace_prefix, query=op.query, filter=op.filter,
-                                                    limit=op.limit, offset=op.offset, refresh_ttl=op.refresh_ttl,
-                                                    include_memory=True)
+        memory: list[MemoryText] = []
+        if self.include_memory and owner is not None and op.query:
+            memory = self.memory(*owner).memory_texts(op.namespace_prefix, op.query, op.limit, op.offset)
         return self.catalog.search(op.namespace_prefix, owner=owner, query=op.query, filter=op.filter, limit=op.limit,
-                                   offset=op.offset, refresh_ttl=op.refresh_ttl)
+                                   offset=op.offset, refresh_ttl=op.refresh_ttl, memory=memory)
 
     def _list(self, op: ListNamespacesOp) -> list[Namespace]:
         prefix = suffix = None
@@ -214,7 +213,7 @@ class MemoryOSStore(BaseStore):
         evicted: list[Memoryos] = []
         with self._lock:
             if self._closed:
-                raise InvalidInputError("the store is closed")
+                raise StoreError("the store is closed")
             memory = self._memories.get(owner)
             if memory is None:
                 memory = Memoryos(user_id=owner[0], assistant_id=owner[1], store=self._core_store,
