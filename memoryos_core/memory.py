@@ -460,10 +460,11 @@ class Memoryos:
     def export(self) -> dict[str, Any]:
         """Everything of this user/assistant as JSON-ready data (vectors omitted: they are re-derived)."""
         return {"format": EXPORT_FORMAT, "user_id": self.user_id, "assistant_id": self.assistant_id,
-                **self.store.export_rows(self._scope_id)}
+                **self.store.export_rows(self._scope_id), "items": self.items.dump(self.owner)}
 
     def import_data(self, data: dict[str, Any]) -> int:
-        """Replay an export into this memory: pages in order (re-segmented), active facts, profile."""
+        """Replay an export into this memory: pages in order (re-segmented), active facts, profile, items
+        (re-indexed with the default fields; a TTL restarts at the import)."""
         if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
             raise InvalidInputError(f"not a MemoryOS export (expected format {EXPORT_FORMAT!r})")
         pages = data.get("pages") or []
@@ -481,6 +482,8 @@ class Memoryos:
         fields = (data.get("profile") or {}).get("fields") or {}
         if fields:
             self.store.set_profile_fields(self._scope_id, fields)
+        if data.get("items"):
+            self.items.load(self.owner, data["items"])
         return len(pages)
 
     # -- async twins -----------------------------------------------------------------------
