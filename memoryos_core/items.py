@@ -525,8 +525,8 @@ class ItemCatalog:
         ranked = [r for r in rows if r.embedding is not None and r.embedding.shape[1] == dim]
         unranked = [r for r in rows if r.embedding is None or r.embedding.shape[1] != dim]
         offered = [m for m in memory if matches_filter(m.item.value, conditions) and m.vector.shape[-1] == dim]
-        scores = rank_texts(query, qvec, [r.text for r in ranked] + [m.text for m in offered],
-                            [r.embedding for r in ranked] + [m.vector for m in offered])  # type: ignore[misc]
+        vectors = [r.embedding for r in ranked if r.embedding is not None] + [m.vector for m in offered]
+        scores = rank_texts(query, qvec, [r.text for r in ranked] + [m.text for m in offered], vectors)
         order = np.argsort(-scores, kind="stable").tolist()  # ties keep listing order
         chosen = (order + [None] * len(unranked))[offset:offset + limit]  # unranked items follow, unscored
         hits: list[ItemHit] = []

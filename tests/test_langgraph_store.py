@@ -440,7 +440,7 @@ def test_several_processes_share_one_store(location: str, tmp_path: Path) -> Non
     procs = [subprocess.Popen([sys.executable, str(script), location, w], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=env) for w in ("w1", "w2", "w3")]
     for proc in procs:
-        out, err = proc.communicate(timeout=240)
+        _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
     with MemoryOSStore(location, embedder=HashingEmbedder(DIM)) as store:
         found = store.search(("memories",), limit=1000)
