@@ -14,10 +14,10 @@ writes and reads they are handed (``Store.write_items``, ``item_candidates``, ..
   LangGraph). Each text gets a vector from the memory's embedder; all of them together are the text
   BM25 reads. ``index=False`` stores the item unindexed: found by filters, never by a query.
 * **Ranking.** A query ranks the candidate items the way MemoryOS ranks pages: standardised cosine
-  (the best of an item's vectors) plus standardised BM25 over the candidates, mapped to (0, 1) (see
-  :func:`rank_texts`). Unindexed items follow the ranked ones, without a score. Without a query,
-  items come in listing order: namespaces by their oldest item, items by first insertion; an
-  upsert keeps an item's place and ``created_at`` (``updated_at`` moves).
+  (the best of an item's vectors) plus standardised BM25 over the candidates, mapped to (0, 1)
+  (:func:`memoryos_core.retrieval.ranking.rank_texts`). Unindexed items follow the ranked ones,
+  without a score. Without a query, items come in listing order: namespaces by their oldest item,
+  items by first insertion; an upsert keeps an item's place and ``created_at`` (``updated_at`` moves).
 * **Filters.** ``{"field": value}`` matches equal values (nested mappings match field by field,
   lists element by element); ``{"field": {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte": value}}``
   compares (order operators compare numbers; a missing or non-numeric value does not match).
@@ -32,9 +32,7 @@ import json
 import math
 import re
 import time
-from collections import Counter
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any, Callable, Literal, Mapping, Sequence
 
 import numpy as np
@@ -42,7 +40,7 @@ import numpy as np
 from .errors import InvalidInputError, StoreError
 from .providers.base import Embedder
 from .providers.metered import MeteredEmbedder
-from .retrieval import BM25_B, BM25_K1, LEXICAL_WEIGHT, _relevance, _standardise, lexical_terms
+from .retrieval.ranking import rank_texts
 from .storage.base import NAMESPACE_SEPARATOR, ItemRow, ItemWrite, namespace_path
 from .usage import UsageTracker
 from .validation import check_id
@@ -328,51 +326,6 @@ def select_namespaces(namespaces: Sequence[Namespace], *, prefix: Namespace | No
     return sorted(set(chosen))[offset:offset + limit]
 
 
-# -- ranking --------------------------------------------------------------------------------------
-
-@lru_cache(maxsize=65536)
-def _term_counts(text: str) -> tuple[dict[str, int], int]:
-    """BM25's view of a text: its content words with counts, and its length (texts recur from query to query)."""
-    terms = lexical_terms(text)
-    return dict(Counter(terms)), len(terms)
-
-
-def _bm25(query_terms: Sequence[str], texts: Sequence[str]) -> np.ndarray:
-    """BM25 of each text of a small corpus (the candidates), with the page index's constants and its
-    rule that words on more than half of a large corpus carry no weight."""
-    n = len(texts)
-    scores = np.zeros(n, dtype=np.float64)
-    if not n:
-        return scores
-    docs = [_term_counts(t) for t in texts]
-    lengths = np.fromiter((length for _, length in docs), dtype=np.float64, count=n)
-    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(float(lengths.mean()), 1e-9))
-    for term in set(query_terms):
-        tf = np.fromiter((counts.get(term, 0) for counts, _ in docs), dtype=np.float64, count=n)
-        df = int(np.count_nonzero(tf))
-        if not df or (df > n / 2 and n > 20):
-            continue
-        scores += math.log(1.0 + (n - df + 0.5) / (df + 0.5)) * tf * (BM25_K1 + 1.0) / (tf + norm)
-    return scores
-
-
-def rank_texts(query: str, query_vector: np.ndarray, texts: Sequence[str],
-               vectors: Sequence[np.ndarray]) -> np.ndarray:
-    """Relevance in (0, 1) of candidate texts to a query, by the method MemoryOS ranks pages with:
-    standardised cosine plus ``LEXICAL_WEIGHT`` x standardised BM25 over the candidates. ``vectors[i]``
-    holds one or more unit vectors of text ``i`` (its best cosine counts)."""
-    if not texts:
-        return np.zeros(0)
-    qvec = np.asarray(query_vector, dtype=np.float32).reshape(-1)
-    matrices = [np.atleast_2d(v) for v in vectors]
-    counts = np.fromiter((m.shape[0] for m in matrices), dtype=np.int64, count=len(matrices))
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
-    cosines = np.maximum.reduceat(np.concatenate(matrices) @ qvec, starts).astype(np.float64)
-    bm25 = _bm25(lexical_terms(query), texts)
-    combined = _standardise(cosines) + LEXICAL_WEIGHT * _standardise(bm25)
-    return np.fromiter((_relevance(float(x)) for x in combined), dtype=np.float64, count=len(combined))
-
-
 # -- the catalog ----------------------------------------------------------------------------------
 
 class ItemCatalog:
@@ -612,6 +565,5 @@ __all__ = [
     "StoredItem",
     "item_texts",
     "matches_filter",
-    "rank_texts",
     "select_namespaces",
 ]

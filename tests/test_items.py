@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from memoryos_core import HashingEmbedder, InvalidInputError, Memoryos
-from memoryos_core.items import item_texts, matches_filter, rank_texts, select_namespaces
+from memoryos_core.items import item_texts, matches_filter, select_namespaces
+from memoryos_core.retrieval.ranking import rank_texts
 
 DOC = {"title": "Trip", "stops": [{"city": "Porto", "days": 3}, {"city": "Kyoto", "days": 5}],
        "meta": {"tags": ["food", "temples"], "draft": False}, "empty": "", "none": None}
