@@ -42,6 +42,7 @@ from .providers.base import Embedder
 from .providers.metered import MeteredEmbedder
 from .retrieval.ranking import rank_texts
 from .storage.base import NAMESPACE_SEPARATOR, ItemRow, ItemWrite, namespace_path
+from .text_limits import QUERY_CHARS, PiecewiseEmbedder, clip_query
 from .usage import UsageTracker
 from .validation import check_id
 
@@ -340,7 +341,7 @@ class ItemCatalog:
                  index_fields: Sequence[str] = DEFAULT_INDEX_FIELDS, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.embedder = embedder if isinstance(embedder, MeteredEmbedder) else \
-            MeteredEmbedder(embedder, usage or UsageTracker())
+            PiecewiseEmbedder(embedder, usage or UsageTracker())  # long texts in pieces, like the memory's
         self.index_fields = check_fields(index_fields)
         self.clock = clock
 
@@ -455,7 +456,7 @@ class ItemCatalog:
         limit, offset = check_page(limit, offset)
         if query is not None and not isinstance(query, str):
             raise InvalidInputError(f"query must be a string or None, got {type(query).__name__}")
-        query = query if query and query.strip() else None
+        query = clip_query(query, QUERY_CHARS) if query and query.strip() else None  # a long query: head and tail
         scope = None
         if owner is not None:
             scope = self._scope(owner, create=False)

@@ -142,3 +142,20 @@ def test_export_and_import_carry_items(memory: Memoryos, tmp_path: Path) -> None
             other.import_data({**data, "pages": [], "items": "nope"})
     finally:
         other.close()
+
+
+def test_long_texts_and_queries(memory: Memoryos) -> None:
+    """A long document is indexed in pieces and a long query is searched by its head and tail,
+    the core's policy for pages (``text_limits``)."""
+    filler = " ".join(f"word{i}" for i in range(4000))
+    memory.put_item(("docs",), "long", {"content": "zebra migration notes " + filler + " closing remarks"})
+    memory.put_item(("docs",), "short", {"content": "a note about lunch"})
+    found = memory.search_items(("docs",), query="zebra migration " + "x " * 20_000 + " closing remarks")
+    assert [h.item.key for h in found][0] == "long"
+    def pieces() -> int:
+        return memory.usage.snapshot()["by_operation"]["embedding:items"]["items"]
+
+    before = pieces()
+    memory.put_item(("docs",), "long2", {"content": filler})  # about 26,000 characters: several pieces, one vector
+    assert pieces() - before > 1
+    assert memory.items.store.item_candidates("docs", 2e9, with_vectors=True)[-1].embedding.shape[0] == 1
