@@ -542,7 +542,7 @@ class ItemCatalog:
         TTLs restarting now); every record is checked first. Returns how many."""
         if not isinstance(records, (list, tuple)) or not all(isinstance(r, Mapping) for r in records):
             raise InvalidInputError("the items of an export must be a list of objects")
-        changes = [ItemChange(owner, tuple(r.get("namespace") or ()), r.get("key"), r.get("value"),  # type: ignore[arg-type]
+        changes = [ItemChange(owner, tuple(r.get("namespace") or ()), r.get("key"), r.get("value"),
                               None if r.get("indexed", True) else False, r.get("ttl_minutes"))
                    for r in records]
         if any(c.value is None for c in changes):

@@ -19,11 +19,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
 
 import numpy as np
 
-from ..storage.base import PageRow
+from ..storage.base import PageRow, Store
 from ..types import ScoredPage
 from ..words import search_terms
 from .lexical import BM25_B, BM25_K1, LexicalIndex, Lexicon, top_docs
@@ -58,7 +57,7 @@ class _Scored:
 class PageRanker:
     """Ranks a scope's searchable pages for a query (indexes synced by the caller)."""
 
-    def __init__(self, store: Any, vectors: VectorSearch, lexical: LexicalIndex) -> None:
+    def __init__(self, store: Store, vectors: VectorSearch, lexical: LexicalIndex) -> None:
         self.store, self.vectors, self.lexical = store, vectors, lexical
 
     def rank(self, scope_id: int, query: str, qvec: np.ndarray, top_k: int, exclude: set[int]) -> list[RankedPage]:
