@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from datetime import datetime, timezone
 from typing import Any
@@ -79,6 +80,26 @@ def parse_timestamp(value: object) -> float:
     raise InvalidInputError(
         f"timestamp {value!r} is not understood; pass a datetime, epoch seconds or ISO 8601 text"
     )
+
+
+#: Conversation times accepted, in epoch seconds (UTC): 1900-01-01 up to 3000-01-01 (excluded). Every
+#: platform represents and formats these; anything outside is a unit mistake (milliseconds) or garbage.
+EARLIEST_TIMESTAMP = -2_208_988_800.0
+LATEST_TIMESTAMP = 32_503_680_000.0
+
+
+def check_epoch(value: object, what: str = "timestamp") -> float:
+    """``value`` as epoch seconds if it is a finite number inside the accepted range, else InvalidInputError."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise InvalidInputError(f"{what} must be epoch seconds (a number), got {type(value).__name__}")
+    try:
+        seconds = float(value)
+    except OverflowError:
+        seconds = math.inf
+    if not math.isfinite(seconds) or not EARLIEST_TIMESTAMP <= seconds < LATEST_TIMESTAMP:
+        raise InvalidInputError(f"{what} {value!r} is out of range: a conversation time must be finite epoch seconds"
+                                f" between 1900-01-01 and 2999-12-31 ({EARLIEST_TIMESTAMP:.0f} to {LATEST_TIMESTAMP:.0f})")
+    return seconds
 
 
 def format_timestamp(epoch: float) -> str:

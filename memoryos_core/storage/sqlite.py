@@ -38,6 +38,7 @@ from .base import (
     split_sql,
     vec_to_blob,
 )
+from .importer import ImportBatch, ImportCounts, apply_import
 
 _SCHEMA = Path(__file__).with_name("schema_sqlite.sql")
 DB_FILENAME = "memoryos.db"
@@ -868,6 +869,18 @@ class SQLiteStore:
                 # the next new user, and a process still holding this id must never write into them.
                 conn.execute("UPDATE scopes SET user_id = '', assistant_id = 'deleted:' || id WHERE id = ?", (sid,))
         return len(scope_ids)
+
+    def import_rows(self, scope_id: int, batch: ImportBatch, *, short_term_capacity: int, batch_size: int,
+                    heat: HeatParams) -> ImportCounts:
+        """Write a validated import in one transaction (see :mod:`.importer`), then enqueue the work
+        the imported state calls for, as after any write."""
+        with self._write() as conn:
+            counts = apply_import(conn, scope_id, batch)
+            if counts.pages:
+                self._maybe_enqueue_consolidation(conn, scope_id, short_term_capacity, batch_size)
+                if self._has_persona_work(conn, scope_id, heat):
+                    self._enqueue(conn, scope_id, "persona")
+        return counts
 
     def export_rows(self, scope_id: int) -> dict[str, Any]:
         with self._read() as conn:
