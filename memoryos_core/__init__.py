@@ -10,6 +10,7 @@ Public API::
 
 from .config import MemoryConfig
 from .errors import (
+    ExportFormatError,
     InvalidInputError,
     LLMError,
     LLMNotConfiguredError,
@@ -49,6 +50,7 @@ __all__ = [
     "ChatModel",
     "Completion",
     "Embedder",
+    "ExportFormatError",
     "Fact",
     "HashingEmbedder",
     "HistoryEntry",

@@ -22,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from datetime import datetime
 from typing import Annotated, Any, Callable, Literal, Sequence
 
 import numpy as np
@@ -60,7 +61,7 @@ def _limit(info: ValidationInfo, name: str) -> int:
 
 def _epoch(value: object, info: ValidationInfo) -> float:
     what = info.field_name or "timestamp"
-    if isinstance(value, str):
+    if isinstance(value, (str, datetime)):  # ISO 8601 text (or a datetime from a Python caller)
         value = parse_timestamp(value)
     return check_epoch(value, what)
 

@@ -97,7 +97,8 @@ def check_epoch(value: object, what: str = "timestamp") -> float:
     except OverflowError:
         seconds = math.inf
     if not math.isfinite(seconds) or not EARLIEST_TIMESTAMP <= seconds < LATEST_TIMESTAMP:
-        raise InvalidInputError(f"{what} {value!r} is out of range: a conversation time must be finite epoch seconds"
+        shown = repr(value) if len(repr(value)) <= 24 else f"{repr(value)[:12]}...({len(repr(value))} digits)"
+        raise InvalidInputError(f"{what} {shown} is out of range: a conversation time must be finite epoch seconds"
                                 f" between 1900-01-01 and 2999-12-31 ({EARLIEST_TIMESTAMP:.0f} to {LATEST_TIMESTAMP:.0f})")
     return seconds
 

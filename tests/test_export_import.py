@@ -17,9 +17,8 @@ from typing import Any, Callable, Iterator
 
 import pytest
 
-from memoryos_core import InvalidInputError, Memoryos
+from memoryos_core import ExportFormatError, InvalidInputError, Memoryos
 from memoryos_core.cli import main as cli_main
-from memoryos_core.errors import ExportFormatError
 from memoryos_core.storage import importer
 from memoryos_core.validation import parse_timestamp
 
@@ -162,6 +161,33 @@ def test_importing_the_same_export_twice_changes_nothing(demo_memory: Memoryos, 
         assert copy_.import_data(copy.deepcopy(data)) == 0
         assert as_json(copy_.export()) == first
         assert copy_.stats()["tiers"] == tiers
+
+
+def test_a_page_deleted_after_an_import_comes_back_into_its_segment(demo_memory: Memoryos, location: str) -> None:
+    """Import adds what the memory lacks: a page deleted since the last import returns, with its place."""
+    data = as_json(demo_memory.export())
+    with open_memory(location, "alex_copy") as copy_:
+        copy_.import_data(data)
+        page = next(p for p in copy_.list_memories(limit=100) if "Biscuit" in p.user_input and p.tier == "mid")
+        before = as_json(copy_.export())
+        vec_sums = {s.segment.id: s.vec_sum for s in copy_.store.list_segments(copy_._scope_id, copy_.heat)}
+        copy_.delete(page.id)
+        assert len(copy_.list_memories(limit=100)) == 44
+        assert copy_.import_data(data) == 1
+        back = copy_.get(page.id)
+        assert (back.segment_id, back.tier, back.text, back.timestamp, back.created_at, back.analyzed) == (
+            page.segment_id, "mid", page.text, page.timestamp, page.created_at, page.analyzed)
+        after = as_json(copy_.export())
+        assert after["segments"] == before["segments"]  # page counts and heat inputs as they were
+        by_id: Callable[[dict[str, Any]], str] = lambda row: row["id"]  # noqa: E731
+        # Facts drawn only from the page went with it, and came back (stored anew: listed last).
+        assert sorted(after["facts"], key=by_id) == sorted(before["facts"], key=by_id)
+        assert after["history"][:len(before["history"])] == before["history"]
+        assert [h["event"] for h in after["history"][len(before["history"]):]] == ["DELETE"] * (
+            len(after["history"]) - len(before["history"]))
+        for row in copy_.store.list_segments(copy_._scope_id, copy_.heat):
+            assert row.vec_sum == pytest.approx(vec_sums[row.segment.id], abs=1e-5)
+        assert any(r["id"] == page.id for r in copy_.search("Alex's beagle Biscuit", limit=5)["results"])
 
 
 def test_import_merges_into_a_memory_with_its_own_pages(demo_memory: Memoryos, location: str) -> None:
@@ -312,10 +338,6 @@ def seeded(location: str) -> Iterator[Memoryos]:
         memory.close()
 
 
-def test_there_are_at_least_21_hostile_documents() -> None:
-    assert len(MALFORMED) >= 21
-
-
 @pytest.mark.parametrize("case", sorted(MALFORMED))
 def test_hostile_document_is_refused_whole(case: str, seeded: Memoryos, demo_export: dict[str, Any]) -> None:
     mutate, where = MALFORMED[case]
@@ -323,7 +345,7 @@ def test_hostile_document_is_refused_whole(case: str, seeded: Memoryos, demo_exp
     before, tiers = seeded.export(), seeded.stats()["tiers"]
     with pytest.raises(InvalidInputError, match=where) as caught:
         seeded.import_data(doc)
-    assert isinstance(caught.value, ExportFormatError) or case == "not_an_object"
+    assert isinstance(caught.value, ExportFormatError)
     assert seeded.export() == before
     assert seeded.stats()["tiers"] == tiers
 
@@ -360,8 +382,7 @@ def test_cli_import_of_a_bad_document_is_one_line_and_exit_2(case: str, tmp_path
     assert "Traceback" not in err
 
 
-@pytest.mark.parametrize("content", ['{"format": "memoryos-export/1", "pages": [', "[" * 100_000 + "]" * 100_000,
-                                     "\udcff not text"])
+@pytest.mark.parametrize("content", ["[" * 100_000 + "]" * 100_000, "\udcff not text"])
 def test_cli_import_of_a_file_that_is_not_json(content: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "bad.json"
     path.write_bytes(content.encode("utf-8", "surrogateescape"))
