@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/consolidation_cost.py [--data-path ../shared/data/locomo/locomo10.json]
 
 Speaker A is the user, speaker B the assistant, session date-times are the timestamps, and no turn
-is dropped (ingestion rules of ``memoryos_core.bench.data.plan_pages``). The LLM is the scripted
+is dropped (ingestion rules of ``memoryos_bench.data.plan_pages``). The LLM is the scripted
 OpenAI-compatible server of the test suite on 127.0.0.1, answering instantly through the real
 ``openai`` client; its token counts are tiktoken counts of what was sent and answered. Embeddings
 are the real offline MiniLM. Consolidation runs in the background (the default), so "add" is the
@@ -28,8 +28,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from scripted_openai import Reply, ScriptedOpenAI  # noqa: E402
 
+from memoryos_bench.data import load_locomo, plan_pages, resolve_data_path  # noqa: E402
 from memoryos_core import Memoryos  # noqa: E402
-from memoryos_core.bench.data import load_locomo, plan_pages, resolve_data_path  # noqa: E402
 from memoryos_core.tokens import TokenCounter  # noqa: E402
 
 COUNTER = TokenCounter("gpt-4o-mini")

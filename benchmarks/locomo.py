@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from memoryos_core.bench.locomo import main
+from memoryos_bench.locomo import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -158,7 +158,7 @@ def cmd_mcp(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench.locomo import run_from_cli
+    from memoryos_bench.locomo import run_from_cli
 
     return run_from_cli(args)
 
@@ -209,7 +209,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(func=cmd_mcp)
 
     try:
-        from .bench.locomo import add_cli_arguments as add_bench_arguments
+        from memoryos_bench.locomo import add_cli_arguments as add_bench_arguments
     except ImportError:
         add_bench_arguments = None
     if add_bench_arguments is not None:

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from memoryos_core import HashingEmbedder, Memoryos
-from memoryos_core.bench.data import clean_evidence, load_locomo, plan_pages, resolve_data_path
-from memoryos_core.bench.locomo import BenchOptions, ingest, run_benchmark
+from memoryos_bench.data import clean_evidence, load_locomo, plan_pages, resolve_data_path
+from memoryos_bench.locomo import BenchOptions, ingest, run_benchmark
 
 A, B = "Ann", "Bob"
 
@@ -172,7 +172,7 @@ def test_cli_with_scripted_llm_endpoint(tmp_path: Path, data_file: Path, scripte
         return "Biscuit" if "dog" in question else "Lisbon"
 
     scripted_openai.chat_handler = handler
-    monkeypatch.setattr("memoryos_core.bench.locomo.default_embedder", lambda: HashingEmbedder(256))
+    monkeypatch.setattr("memoryos_bench.locomo.default_embedder", lambda: HashingEmbedder(256))
     monkeypatch.setattr("memoryos_core.memory.default_embedder", lambda: HashingEmbedder(256))
     out = tmp_path / "out"
     code = main(["bench", "locomo", "--data-path", str(data_file), "--conversations", "conv-1",

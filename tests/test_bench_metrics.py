@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from memoryos_core.bench import metrics as m
-from memoryos_core.bench.baselines import BM25, bm25_tokens, rrf
+from memoryos_bench import metrics as m
+from memoryos_bench.baselines import BM25, bm25_tokens, rrf
 
 
 def test_normalize_answer_drops_commas_punctuation_articles_and_and() -> None:

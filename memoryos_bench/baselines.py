@@ -18,8 +18,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..extractors import STOPWORDS
-from ..retrieval import short_date
+from memoryos_core.extractors import STOPWORDS
+from memoryos_core.retrieval import short_date
 from .data import Conversation, Turn, speaker_line
 
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")

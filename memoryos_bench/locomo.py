@@ -1,9 +1,12 @@
 """``memoryos bench locomo``: evidence recall, QA scores, cost and speed on LoCoMo.
 
 Per conversation: ingest into its own MemoryOS user, index the raw turns for the baselines, then
-for every question of the chosen categories measure the evidence recall of each system's context
-at each token budget. With an OpenAI-compatible endpoint, also answer the questions from each
-system's context and score the answers (LoCoMo F1, mem0 set F1, BLEU-1, optional LLM judge).
+for every question of the chosen categories measure the evidence recall and the answer-in-context
+rate of each system's context at each token budget. With an OpenAI-compatible endpoint, also
+answer the questions from each system's context and score the answers (LoCoMo F1, mem0 set F1,
+BLEU-1, optional LLM judge), with how well each LLM-free proxy predicts F1 and a paired bootstrap
+interval for MemoryOS's F1 difference to each baseline. ``--answer-only`` keeps ingestion offline
+so the LLM only answers; ``--sample N`` answers a fixed stratified sample (:mod:`.sample`).
 
 Outputs in ``--out``: ``results.json``, ``results.md`` (tables), ``recall.png`` (recall against
 budget) and ``questions.jsonl`` (per-question recall and, with an LLM, answers and scores).
@@ -28,11 +31,12 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from ..memory import Memoryos, default_embedder
-from ..tokens import TokenCounter
+from memoryos_core.memory import Memoryos, default_embedder
+from memoryos_core.tokens import TokenCounter
 from . import metrics
 from .baselines import TurnCorpus, hybrid_rag, naive_rag
 from .data import Conversation, Question, load_locomo, plan_pages, resolve_data_path
+from .sample import DEFAULT_SEED, QuestionSample, stratified_sample
 
 SYSTEMS = ("memoryos", "naive_rag", "hybrid_rag", "full_context")
 BUDGETED = ("memoryos", "naive_rag", "hybrid_rag")
@@ -52,15 +56,30 @@ class BenchOptions:
     short_term_capacity: int = 10
     workdir: Path | None = None
     max_questions: int | None = None
+    #: A fixed stratified sample of this many questions (:func:`.sample.stratified_sample`).
+    sample: int | None = None
+    sample_seed: int = DEFAULT_SEED
     # LLM parts
     base_url: str | None = None
     api_key: str | None = None
     model: str = "gpt-4o-mini"
-    answer_budget: int = 2000
+    #: None: 2000 tokens, or with ``answer_only`` the first of ``budgets``.
+    answer_budget: int | None = None
     answer_systems: tuple[str, ...] = BUDGETED
     judge: bool = False
     judge_model: str | None = None
-    concurrency: int = 4
+    #: Offline ingestion even with an endpoint: the LLM only answers (and judges).
+    answer_only: bool = False
+    #: One request at a time suits a one-slot local server; raise it for hosted endpoints.
+    concurrency: int = 1
+    #: Seconds per LLM request: a local CPU model needs minutes when requests queue.
+    timeout: float = 300.0
+    #: Further attempts after a failed request (timeouts, 5xx, connection errors); counted in the report.
+    retries: int = 2
+    #: First wait before a retry, doubled each time (at most 30 s).
+    retry_backoff: float = 2.0
+    bootstrap_resamples: int = 2000
+    bootstrap_seed: int = 0
     progress: bool = True
     command: str = ""
     #: Tests inject a fast embedder; the CLI always uses the core's local MiniLM.
@@ -70,6 +89,18 @@ class BenchOptions:
     @property
     def llm_enabled(self) -> bool:
         return self.llm is not None or bool(self.base_url or self.api_key)
+
+    @property
+    def llm_ingest(self) -> bool:
+        """Whether ingestion uses the LLM (consolidation, persona): not in answer-only runs."""
+        return self.llm_enabled and not self.answer_only
+
+    @property
+    def reader_budget(self) -> int:
+        """Context tokens given to the answering model."""
+        if self.answer_budget is not None:
+            return self.answer_budget
+        return self.budgets[0] if self.answer_only else 2000
 
 
 # -- command line ------------------------------------------------------------------------------
@@ -106,19 +137,33 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--workdir", default=None, help="where MemoryOS stores data (default: a temporary folder)")
     parser.add_argument("--max-questions", type=int, default=None,
                         help="at most this many questions per conversation (quick runs)")
+    parser.add_argument("--sample", type=int, default=None, metavar="N",
+                        help="a fixed sample of N questions, stratified by conversation and category and "
+                             "seeded: the same questions for every system and run (see docs/benchmarks.md)")
+    parser.add_argument("--sample-seed", type=int, default=DEFAULT_SEED,
+                        help="seed of the --sample order (default %(default)s)")
     parser.add_argument("--base-url", default=None, help="OpenAI-compatible endpoint: enables the LLM parts")
     parser.add_argument("--api-key", default=None,
                         help="API key (enables the LLM parts; with --base-url alone, $OPENAI_API_KEY or a dummy key)")
     parser.add_argument("--model", default=os.environ.get("MEMORYOS_LLM_MODEL", "gpt-4o-mini"),
                         help="chat model for ingestion, answers and judge (default %(default)s)")
-    parser.add_argument("--answer-budget", type=int, default=2000,
-                        help="context tokens given to the answering model (default %(default)s)")
-    parser.add_argument("--answer-systems", default=",".join(BUDGETED),
+    parser.add_argument("--answer-budget", type=int, default=None,
+                        help="context tokens given to the answering model (default 2000; with --answer-only "
+                             "the first of --budgets)")
+    parser.add_argument("--systems", "--answer-systems", dest="answer_systems", default=",".join(BUDGETED),
                         help=f"systems whose contexts are answered (default {','.join(BUDGETED)}; "
                              "full_context is also accepted)")
+    parser.add_argument("--answer-only", action="store_true",
+                        help="ingest offline even with --base-url: the LLM only answers (and judges)")
     parser.add_argument("--judge", action="store_true", help="also score answers with an LLM judge")
     parser.add_argument("--judge-model", default=None, help="judge model (default: --model)")
-    parser.add_argument("--concurrency", type=int, default=4, help="parallel LLM requests (default %(default)s)")
+    parser.add_argument("--concurrency", type=int, default=1,
+                        help="parallel LLM requests (default %(default)s, for a one-slot local server)")
+    parser.add_argument("--timeout", type=float, default=300.0,
+                        help="seconds per LLM request (default %(default)s)")
+    parser.add_argument("--retries", type=int, default=2,
+                        help="further attempts after a timeout or server error, counted in the report "
+                             "(default %(default)s)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 
@@ -126,16 +171,26 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
     answer_systems = tuple(s.strip() for s in str(args.answer_systems).split(",") if s.strip())
     unknown = [s for s in answer_systems if s not in SYSTEMS]
     if unknown:
-        raise ValueError(f"unknown --answer-systems {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+        raise ValueError(f"unknown --systems {', '.join(unknown)}; choose from {', '.join(SYSTEMS)}")
+    if not answer_systems:
+        raise ValueError("--systems names no system")
+    if args.sample is not None and args.max_questions is not None:
+        raise ValueError("--sample and --max-questions exclude each other")
+    if args.answer_only and not (args.base_url or args.api_key):
+        raise ValueError("--answer-only needs an endpoint to answer with (--base-url or --api-key)")
+    if args.timeout <= 0 or args.retries < 0:
+        raise ValueError("--timeout must be positive and --retries at least 0")
     argv = sys.argv or [""]
     program = "memoryos" if Path(argv[0]).name == "memoryos" else f"python {argv[0]}"
     return BenchOptions(
         data_path=resolve_data_path(args.data_path), out=Path(args.out), conversations=args.conversations,
         categories=tuple(args.categories), budgets=tuple(args.budgets), top_k=args.top_k,
         short_term_capacity=args.short_term_capacity, workdir=Path(args.workdir) if args.workdir else None,
-        max_questions=args.max_questions, base_url=args.base_url, api_key=args.api_key, model=args.model,
+        max_questions=args.max_questions, sample=args.sample, sample_seed=args.sample_seed,
+        base_url=args.base_url, api_key=args.api_key, model=args.model,
         answer_budget=args.answer_budget, answer_systems=answer_systems, judge=args.judge,
-        judge_model=args.judge_model, concurrency=max(1, args.concurrency), progress=not args.no_progress,
+        judge_model=args.judge_model, answer_only=args.answer_only, concurrency=max(1, args.concurrency),
+        timeout=args.timeout, retries=args.retries, progress=not args.no_progress,
         command=" ".join([program, *argv[1:]]).strip())
 
 
@@ -234,7 +289,7 @@ def evidence_texts(conv: Conversation, q: Question) -> list[str]:
 
 def open_memory(conv: Conversation, opts: BenchOptions, storage: Path, llm_kwargs: dict[str, Any]) -> Memoryos:
     with contextlib.ExitStack() as stack:
-        if not opts.llm_enabled:
+        if not opts.llm_ingest:
             stack.enter_context(_without_env("OPENAI_API_KEY", "OPENAI_BASE_URL"))
         return Memoryos(user_id=conv.sample_id, data_storage_path=storage, background=True,
                         short_term_capacity=opts.short_term_capacity,
@@ -272,16 +327,22 @@ is WRONG. Reply with one word: CORRECT or WRONG."""
 
 
 def _chat(opts: BenchOptions) -> Any:
-    from ..providers.openai_compat import OpenAIChatModel
-
     if opts.llm is not None:
         return opts.llm
+    return _endpoint_model(opts, opts.model)
+
+
+def _endpoint_model(opts: BenchOptions, model: str) -> Any:
+    """A chat model on the endpoint; the client does not retry (the bench retries and counts)."""
+    from memoryos_core.providers.openai_compat import OpenAIChatModel
+
     key = opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
-    return OpenAIChatModel(opts.model, api_key=key, base_url=opts.base_url, temperature=0.0)
+    return OpenAIChatModel(model, api_key=key, base_url=opts.base_url, temperature=0.0, timeout=opts.timeout,
+                           max_retries=0)
 
 
 def answer_messages(conv: Conversation, question: str, context: str) -> list[Any]:
-    from ..providers.base import ChatMessage
+    from memoryos_core.providers.base import ChatMessage
 
     system = ANSWER_SYSTEM.format(a=conv.speaker_a, b=conv.speaker_b)
     user = f"<memories>\n{context}\n</memories>\n\nQuestion: {question}\nShort answer:"
@@ -289,7 +350,7 @@ def answer_messages(conv: Conversation, question: str, context: str) -> list[Any
 
 
 def judge_messages(question: str, gold: str, answer: str) -> list[Any]:
-    from ..providers.base import ChatMessage
+    from memoryos_core.providers.base import ChatMessage
 
     return [ChatMessage("system", JUDGE_SYSTEM),
             ChatMessage("user", f"Question: {question}\nGold answer: {gold}\nGenerated answer: {answer}\nGrade:")]
@@ -314,13 +375,30 @@ class _Acc:
     """Per-system accumulators."""
 
     recall: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # budget -> (category, recall)
+    in_context: dict[str, list[tuple[int, float]]] = field(default_factory=dict)  # budget -> (category, rate)
     tokens: dict[str, list[int]] = field(default_factory=dict)  # budget -> context tokens
     qa: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class _QAJob:
+    """One question to answer from one system's context at the answer budget."""
+
+    conv: Conversation
+    q: Question
+    system: str
+    context: str
+    context_tokens: int
+    search_seconds: float
+    recall: float | None
+    in_context: float | None
+    row: dict[str, Any]
 
 
 def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
     started = time.perf_counter()
     convs = load_locomo(opts.data_path, opts.conversations)
+    sample = stratified_sample(convs, opts.categories, opts.sample, opts.sample_seed) if opts.sample else None
     counter = TokenCounter(TOKEN_MODEL)
     embedder = opts.embedder or default_embedder()
     opts.out.mkdir(parents=True, exist_ok=True)
@@ -330,8 +408,13 @@ def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
     chat = None
     if opts.llm_enabled:
         chat = _chat(opts)
-        llm_kwargs = {"llm": chat, "llm_model": opts.model}
+    if opts.llm_ingest:
+        ingest_llm = opts.llm if opts.llm is not None else _endpoint_model(opts, opts.model)
+        if opts.llm is None:
+            ingest_llm.max_retries = opts.retries  # ingestion retries inside the client
+        llm_kwargs = {"llm": ingest_llm, "llm_model": opts.model}
     budgets = [str(b) for b in opts.budgets]
+    reader_budget = opts.reader_budget
     acc = {s: _Acc() for s in SYSTEMS}
     ingest_rows: list[dict[str, Any]] = []
     baseline_index_seconds = 0.0
@@ -341,10 +424,15 @@ def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
     question_rows: list[dict[str, Any]] = []
     skipped_no_evidence = 0
     unresolved = sum(c.unresolved_evidence for c in convs)
-    qa_jobs: list[tuple[Conversation, Question, str, str, float, dict[str, Any]]] = []
+    qa_jobs: list[_QAJob] = []
     try:
         for ci, conv in enumerate(convs):
             prefix = f"[{ci + 1}/{len(convs)}] {conv.sample_id}"
+            questions = [q for q in conv.questions if q.category in opts.categories]
+            if sample is not None:
+                questions = [q for q in questions if (conv.sample_id, q.index) in sample]
+            if opts.max_questions is not None:
+                questions = questions[: opts.max_questions]
             memory = open_memory(conv, opts, workdir, llm_kwargs)
             try:
                 memory.delete_all()  # a reused --workdir starts clean
@@ -352,17 +440,15 @@ def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
                 t0 = time.perf_counter()
                 corpus = TurnCorpus.build(conv, embedder, counter)
                 full_text, full_tokens = corpus.full(counter)
-                questions = [q for q in conv.questions if q.category in opts.categories]
-                if opts.max_questions is not None:
-                    questions = questions[: opts.max_questions]
                 qvecs = embedder.embed([q.question for q in questions]) if questions else np.zeros((0, 1))
                 baseline_index_seconds += time.perf_counter() - t0
                 for qi, q in enumerate(_bar(questions, desc=f"{prefix} questions", enabled=opts.progress)):
                     texts = evidence_texts(conv, q)
+                    gold = gold_answer(q)
                     row: dict[str, Any] = {"conversation": conv.sample_id, "index": q.index, "category": q.category,
-                                           "question": q.question, "evidence": list(q.evidence),
-                                           "recall": {}, "tokens": {}}
-                    contexts: dict[str, tuple[str, float]] = {}
+                                           "question": q.question, "gold": gold, "evidence": list(q.evidence),
+                                           "recall": {}, "in_context": {}, "tokens": {}}
+                    contexts: dict[str, tuple[str, int, float]] = {}
                     for b in opts.budgets:
                         key = str(b)
                         t = time.perf_counter()
@@ -378,29 +464,24 @@ def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
                                               time.perf_counter() - t)
                         baseline_times["hybrid_rag"].append(outs["hybrid_rag"][2])
                         for system, (ctx, used, secs) in outs.items():
-                            acc[system].tokens.setdefault(key, []).append(used)
-                            rec = metrics.evidence_recall(ctx, texts)
-                            if rec is not None:
-                                acc[system].recall.setdefault(key, []).append((q.category, rec))
-                            row["recall"].setdefault(system, {})[key] = rec
-                            row["tokens"].setdefault(system, {})[key] = used
-                            if b == opts.answer_budget:
-                                contexts[system] = (ctx, secs)
-                    rec_full = metrics.evidence_recall(full_text, texts)
-                    acc["full_context"].tokens.setdefault("full", []).append(full_tokens)
-                    if rec_full is not None:
-                        acc["full_context"].recall.setdefault("full", []).append((q.category, rec_full))
-                    else:
+                            _measure(acc[system], row, system, key, ctx, used, texts, gold, q.category)
+                            if b == reader_budget:
+                                contexts[system] = (ctx, used, secs)
+                    rec_full = _measure(acc["full_context"], row, "full_context", "full", full_text, full_tokens,
+                                        texts, gold, q.category)
+                    if rec_full is None:
                         skipped_no_evidence += 1
-                    row["recall"]["full_context"] = {"full": rec_full}
-                    row["tokens"]["full_context"] = {"full": full_tokens}
-                    contexts["full_context"] = (full_text, 0.0)
+                    contexts["full_context"] = (full_text, full_tokens, 0.0)
                     if chat is not None:
                         for system in opts.answer_systems:
                             if system not in contexts:  # answer budget not among the recall budgets
-                                contexts[system] = _context_at(system, memory, corpus, q, qvecs[qi], opts, counter)
-                            ctx, secs = contexts[system]
-                            qa_jobs.append((conv, q, system, ctx, secs, row))
+                                contexts[system] = _context_at(system, memory, corpus, q, qvecs[qi], reader_budget,
+                                                               opts.top_k, counter)
+                            ctx, used, secs = contexts[system]
+                            row.setdefault("contexts", {})[system] = ctx
+                            qa_jobs.append(_QAJob(conv, q, system, ctx, used, secs,
+                                                  metrics.evidence_recall(ctx, texts),
+                                                  metrics.answer_in_context(ctx, gold, q.category), row))
                     question_rows.append(row)
             finally:
                 memory.close()
@@ -412,66 +493,118 @@ def run_benchmark(opts: BenchOptions) -> dict[str, Any]:
 
     results = _assemble(opts, convs, acc, budgets, ingest_rows, first_retrieves, retrieve_times, baseline_times,
                         baseline_index_seconds, qa_section, skipped_no_evidence, unresolved, embedder,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, sample, question_rows)
     write_outputs(results, question_rows, opts.out)
     return results
 
 
-def _context_at(system: str, memory: Memoryos, corpus: TurnCorpus, q: Question, qvec: np.ndarray,
-                opts: BenchOptions, counter: TokenCounter) -> tuple[str, float]:
+def _measure(acc: _Acc, row: dict[str, Any], system: str, key: str, ctx: str, used: int, texts: list[str],
+             gold: str, category: int) -> float | None:
+    """Record a context's tokens, evidence recall and answer-in-context rate; return the recall."""
+    acc.tokens.setdefault(key, []).append(used)
+    rec = metrics.evidence_recall(ctx, texts)
+    if rec is not None:
+        acc.recall.setdefault(key, []).append((category, rec))
+    rate = metrics.answer_in_context(ctx, gold, category)
+    if rate is not None:
+        acc.in_context.setdefault(key, []).append((category, rate))
+    row["recall"].setdefault(system, {})[key] = rec
+    row["in_context"].setdefault(system, {})[key] = None if rate is None else round(rate, 4)
+    row["tokens"].setdefault(system, {})[key] = used
+    return rec
+
+
+def _context_at(system: str, memory: Memoryos, corpus: TurnCorpus, q: Question, qvec: np.ndarray, budget: int,
+                top_k: int, counter: TokenCounter) -> tuple[str, int, float]:
     t = time.perf_counter()
-    b = opts.answer_budget
     if system == "memoryos":
-        ctx = memory.retrieve(q.question, top_k=opts.top_k, max_context_tokens=b, record_visits=False).context
+        res = memory.retrieve(q.question, top_k=top_k, max_context_tokens=budget, record_visits=False)
+        ctx, used = res.context, res.context_tokens
     elif system == "naive_rag":
-        ctx = naive_rag(corpus, qvec, b, counter)[0]
+        ctx, used = naive_rag(corpus, qvec, budget, counter)
     elif system == "hybrid_rag":
-        ctx = hybrid_rag(corpus, q.question, qvec, b, counter)[0]
+        ctx, used = hybrid_rag(corpus, q.question, qvec, budget, counter)
     else:
-        ctx = corpus.full(counter)[0]
-    return ctx, time.perf_counter() - t
+        ctx, used = corpus.full(counter)
+    return ctx, used, time.perf_counter() - t
 
 
-def _run_qa(jobs: list[tuple[Conversation, Question, str, str, float, dict[str, Any]]], chat: Any,
-            opts: BenchOptions, acc: dict[str, _Acc]) -> dict[str, Any]:
-    from ..providers.metered import MeteredChatModel
-    from ..usage import UsageTracker
+#: HTTP statuses a retry cannot fix (bad request such as a prompt over the server's context, auth, not found).
+_FINAL_STATUSES = frozenset({400, 401, 403, 404, 422})
+
+
+def _retryable(exc: BaseException) -> bool:
+    cause = exc.__cause__ or exc
+    return getattr(cause, "status_code", None) not in _FINAL_STATUSES
+
+
+def complete_with_retries(model: Any, messages: list[Any], *, purpose: str, retries: int,
+                          backoff: float = 2.0) -> tuple[str, int]:
+    """The completion text and how many retries it took; raises the last error when all attempts fail."""
+    attempt = 0
+    while True:
+        try:
+            return model.complete(messages, purpose=purpose).text.strip(), attempt
+        except Exception as exc:
+            if attempt >= retries or not _retryable(exc):
+                exc.retries = attempt  # type: ignore[attr-defined]
+                raise
+            time.sleep(min(backoff * 2 ** attempt, 30.0))
+            attempt += 1
+
+
+def _run_qa(jobs: list[_QAJob], chat: Any, opts: BenchOptions, acc: dict[str, _Acc]) -> dict[str, Any]:
+    from memoryos_core.providers.metered import MeteredChatModel
+    from memoryos_core.usage import UsageTracker
 
     trackers = {s: UsageTracker() for s in SYSTEMS}
     judge_chat = chat
     if opts.judge and opts.judge_model and opts.llm is None:
-        key = opts.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
-        from ..providers.openai_compat import OpenAIChatModel
+        judge_chat = _endpoint_model(opts, opts.judge_model)
+    partial = opts.out / "answers.partial.jsonl"
+    partial.unlink(missing_ok=True)
 
-        judge_chat = OpenAIChatModel(opts.judge_model, api_key=key, base_url=opts.base_url, temperature=0.0)
-
-    def one(job: tuple[Conversation, Question, str, str, float, dict[str, Any]]) -> dict[str, Any]:
-        conv, q, system, ctx, search_secs, _ = job
+    def one(job: _QAJob) -> dict[str, Any]:
+        conv, q, system = job.conv, job.q, job.system
         model = MeteredChatModel(chat, trackers[system])
         t = time.perf_counter()
         try:
-            answer = model.complete(answer_messages(conv, q.question, ctx), purpose="answer").text.strip()
+            answer, retries = complete_with_retries(model, answer_messages(conv, q.question, job.context),
+                                                    purpose="answer", retries=opts.retries,
+                                                    backoff=opts.retry_backoff)
             error = None
         except Exception as exc:  # one failed question must not lose the run
-            answer, error = "", f"{type(exc).__name__}: {exc}"
+            answer, retries, error = "", int(getattr(exc, "retries", 0)), f"{type(exc).__name__}: {exc}"
         answer_secs = time.perf_counter() - t
-        out: dict[str, Any] = {"system": system, "category": q.category, "answer": answer, "error": error,
-                               "search_seconds": search_secs, "answer_seconds": answer_secs, **score_answer(q, answer)}
+        out: dict[str, Any] = {"system": system, "conversation": conv.sample_id, "index": q.index,
+                               "category": q.category, "answer": answer, "error": error, "retries": retries,
+                               "search_seconds": job.search_seconds, "answer_seconds": answer_secs,
+                               "context_tokens": job.context_tokens, "recall": job.recall,
+                               "in_context": _r(job.in_context), **score_answer(q, answer)}
         if opts.judge and error is None:
             judge = MeteredChatModel(judge_chat, trackers[system])
             try:
-                verdict = judge.complete(judge_messages(q.question, gold_answer(q), answer), purpose="judge").text
+                verdict, judge_retries = complete_with_retries(
+                    judge, judge_messages(q.question, gold_answer(q), answer), purpose="judge", retries=opts.retries,
+                    backoff=opts.retry_backoff)
+                out["retries"] += judge_retries
                 out["judge"] = 1.0 if "CORRECT" in verdict.upper() and "INCORRECT" not in verdict.upper() else 0.0
             except Exception as exc:
+                out["retries"] += int(getattr(exc, "retries", 0))
                 out["judge_error"] = f"{type(exc).__name__}: {exc}"
         return out
 
-    with ThreadPoolExecutor(max_workers=opts.concurrency) as pool:
+    with ThreadPoolExecutor(max_workers=opts.concurrency) as pool, partial.open("w", encoding="utf-8") as log:
         for job, res in zip(jobs, _bar(pool.map(one, jobs), total=len(jobs), desc="answers", enabled=opts.progress)):
-            acc[job[2]].qa.append(res)
-            job[5].setdefault("answers", {})[job[2]] = res
+            acc[job.system].qa.append(res)
+            job.row.setdefault("answers", {})[job.system] = res
+            log.write(json.dumps({"question": job.q.question, "gold": gold_answer(job.q), **res},
+                                 ensure_ascii=False) + "\n")
+            log.flush()
     section: dict[str, Any] = {"skipped": False, "model": getattr(chat, "model_name", opts.model),
-                               "answer_budget": opts.answer_budget, "judge": opts.judge, "systems": {}}
+                               "answer_budget": opts.reader_budget, "judge": opts.judge,
+                               "answer_only": opts.answer_only, "concurrency": opts.concurrency,
+                               "timeout_seconds": opts.timeout, "max_retries": opts.retries, "systems": {}}
     for system in opts.answer_systems:
         rows = acc[system].qa
         if not rows:
@@ -480,12 +613,17 @@ def _run_qa(jobs: list[tuple[Conversation, Question, str, str, float, dict[str, 
         answer_use = snap.get("llm:answer", {})
         judge_use = snap.get("llm:judge", {})
         n = len(rows)
-        entry: dict[str, Any] = {"questions": n, "errors": sum(1 for r in rows if r["error"])}
+        entry: dict[str, Any] = {"questions": n, "errors": sum(1 for r in rows if r["error"]),
+                                 "retries": sum(r["retries"] for r in rows)}
         for metric in ("f1", "set_f1", "bleu1") + (("judge",) if opts.judge else ()):
             vals = [(r["category"], r[metric]) for r in rows if metric in r]
             entry[metric] = _r(metrics.mean(v for _, v in vals))
             entry[f"{metric}_per_category"] = {str(c): _r(metrics.mean(v for k, v in vals if k == c))
                                                for c in sorted({k for k, _ in vals})}
+        entry["evidence_recall"] = _r(metrics.mean(r["recall"] for r in rows if r["recall"] is not None))
+        entry["answer_in_context"] = _r(metrics.mean(r["in_context"] for r in rows if r["in_context"] is not None))
+        entry["proxy_correlation"] = _proxy_correlation(rows)
+        entry["context_tokens_per_question"] = _r(metrics.mean(r["context_tokens"] for r in rows), 1)
         entry["llm_calls_per_question"] = _r(answer_use.get("calls", 0) / n, 3)
         entry["prompt_tokens_per_question"] = _r(answer_use.get("prompt_tokens", 0) / n, 1)
         entry["completion_tokens_per_question"] = _r(answer_use.get("completion_tokens", 0) / n, 1)
@@ -494,23 +632,58 @@ def _run_qa(jobs: list[tuple[Conversation, Question, str, str, float, dict[str, 
         entry["search_latency"] = _latency([r["search_seconds"] for r in rows])
         entry["answer_latency"] = _latency([r["answer_seconds"] for r in rows])
         section["systems"][system] = entry
+    all_rows = [r for s in opts.answer_systems for r in acc[s].qa]
+    section["proxy_correlation"] = {**_proxy_correlation(all_rows),
+                                    "method": "Pearson r between per-answer LoCoMo F1 and the proxy, pooled over "
+                                              "the answered systems' (question, system) pairs"}
+    section["paired_bootstrap"] = _paired(acc, opts)
     return section
+
+
+def _proxy_correlation(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """How well each LLM-free proxy predicts the answer's F1, question by question (Pearson r)."""
+    out: dict[str, Any] = {}
+    for proxy in ("recall", "in_context"):
+        pairs = [(r[proxy], r["f1"]) for r in rows if r.get(proxy) is not None and not r["error"]]
+        r = metrics.pearson([p for p, _ in pairs], [f for _, f in pairs]) if pairs else None
+        out["evidence_recall" if proxy == "recall" else "answer_in_context"] = {"r": _r(r), "n": len(pairs)}
+    return out
+
+
+def _paired(acc: dict[str, _Acc], opts: BenchOptions) -> dict[str, Any]:
+    """MemoryOS minus each other answered system on the same questions: F1 difference and bootstrap interval."""
+    if "memoryos" not in opts.answer_systems:
+        return {}
+    ours = {(r["conversation"], r["index"]): r["f1"] for r in acc["memoryos"].qa}
+    out: dict[str, Any] = {}
+    for system in opts.answer_systems:
+        if system == "memoryos":
+            continue
+        theirs = {(r["conversation"], r["index"]): r["f1"] for r in acc[system].qa}
+        keys = [k for k in ours if k in theirs]
+        if keys:
+            stats = metrics.paired_bootstrap([ours[k] for k in keys], [theirs[k] for k in keys],
+                                             resamples=opts.bootstrap_resamples, seed=opts.bootstrap_seed)
+            out[system] = {k: (_r(v) if isinstance(v, float) else v) for k, v in stats.items()}
+    return out
 
 
 def _assemble(opts: BenchOptions, convs: list[Conversation], acc: dict[str, _Acc], budgets: list[str],
               ingest_rows: list[dict[str, Any]], first_retrieves: list[float], retrieve_times: dict[str, list[float]],
               baseline_times: dict[str, list[float]], baseline_index_seconds: float, qa: dict[str, Any],
-              skipped_no_evidence: int, unresolved: int, embedder: Any, elapsed: float) -> dict[str, Any]:
+              skipped_no_evidence: int, unresolved: int, embedder: Any, elapsed: float,
+              sample: QuestionSample | None, question_rows: list[dict[str, Any]]) -> dict[str, Any]:
     systems: dict[str, Any] = {}
     for system in SYSTEMS:
         keys = ["full"] if system == "full_context" else budgets
         entry: dict[str, Any] = {"label": LABELS[system], "evidence_recall": {}, "per_category": {},
-                                 "avg_context_tokens": {}, "questions_scored": {}}
+                                 "answer_in_context": {}, "avg_context_tokens": {}, "questions_scored": {}}
         for key in keys:
             pairs = acc[system].recall.get(key, [])
             entry["evidence_recall"][key] = _r(metrics.mean(r for _, r in pairs))
             entry["per_category"][key] = {str(c): _r(metrics.mean(r for k, r in pairs if k == c))
                                           for c in sorted({k for k, _ in pairs})}
+            entry["answer_in_context"][key] = _r(metrics.mean(r for _, r in acc[system].in_context.get(key, [])))
             entry["avg_context_tokens"][key] = _r(metrics.mean(acc[system].tokens.get(key, [])), 1)
             entry["questions_scored"][key] = len(pairs)
         if system == "full_context":
@@ -520,10 +693,8 @@ def _assemble(opts: BenchOptions, convs: list[Conversation], acc: dict[str, _Acc
     secs = sum(r["seconds"] for r in ingest_rows)
     cached = [t for ts in retrieve_times.values() for t in ts]
     counts: dict[str, int] = {}
-    for c in convs:
-        for q in c.questions:
-            if q.category in opts.categories:
-                counts[str(q.category)] = counts.get(str(q.category), 0) + 1
+    for row in question_rows:
+        counts[str(row["category"])] = counts.get(str(row["category"]), 0) + 1
     data_path = Path(opts.data_path)
     return {
         "benchmark": "locomo",
@@ -533,11 +704,13 @@ def _assemble(opts: BenchOptions, convs: list[Conversation], acc: dict[str, _Acc
         "machine": _machine(),
         "data": {"path": str(data_path), "sha256": _sha256(data_path), "conversations": [c.sample_id for c in convs],
                  "questions_per_category": dict(sorted(counts.items(), key=lambda kv: int(kv[0]))), "questions_without_evidence": skipped_no_evidence,
-                 "unresolved_evidence_ids": unresolved, "max_questions_per_conversation": opts.max_questions},
+                 "unresolved_evidence_ids": unresolved, "max_questions_per_conversation": opts.max_questions,
+                 "sample": sample.describe() if sample is not None else None},
         "config": {"budgets": [int(b) for b in budgets], "categories": list(opts.categories), "top_k": opts.top_k,
                    "short_term_capacity": opts.short_term_capacity, "embedder": getattr(embedder, "name", "?"),
                    "token_counter": f"tiktoken ({TokenCounter(TOKEN_MODEL).encoding.name}, {TOKEN_MODEL})",
-                   "llm": opts.model if opts.llm_enabled else None},
+                   "llm": opts.model if opts.llm_enabled else None,
+                   "llm_during_ingest": opts.llm_ingest},
         "systems": systems,
         "qa": qa,
         "ingest": {"turns": turns, "pages": sum(r["pages"] for r in ingest_rows), "seconds": round(secs, 2),
@@ -585,9 +758,20 @@ def render_markdown(results: dict[str, Any]) -> str:
         for b in budgets:
             pc = systems[s]["per_category"].get(b, {})
             lines.append(f"| {systems[s]['label']} | {b} | " + " | ".join(_f(pc.get(c)) for c in cats) + " |")
+    lines += ["", "### Answer in context (share of the gold answer's content tokens found in the context; no LLM)", "",
+              "| system | " + " | ".join(f"in context @{b}" for b in budgets) + " |", "|---|" + "---:|" * len(budgets)]
+    for s in BUDGETED:
+        e = systems[s]
+        lines.append(f"| {e['label']} | " + " | ".join(_f(e["answer_in_context"].get(b)) for b in budgets) + " |")
+    lines.append(f"| {fc['label']} (unbudgeted) | " +
+                 " | ".join(_f(fc["answer_in_context"].get("full")) for _ in budgets) + " |")
     n = results["data"]["questions_per_category"]
     lines += ["", "Questions: " + ", ".join(f"cat {c}: {n[c]}" for c in sorted(n, key=int)) +
               f"; {results['data']['questions_without_evidence']} without evidence skipped for recall."]
+    sample = results["data"].get("sample")
+    if sample:
+        lines.append(f"Sample: {sample['size']} questions, stratified by conversation and category (at least "
+                     f"{sample['minimum_per_stratum']} per stratum, the rest proportional), seed {sample['seed']}.")
     qa = results["qa"]
     lines += ["", "### Answers (LLM)", ""]
     if qa.get("skipped"):
@@ -604,6 +788,7 @@ def render_markdown(results: dict[str, Any]) -> str:
                          f" {_f(e['llm_calls_per_question'], 2)} | {_f(e['prompt_tokens_per_question'], 0)} |"
                          f" {_f(e['search_latency']['p50_ms'], 1)} / {_f(e['search_latency']['p95_ms'], 1)} |"
                          f" {_f(e['answer_latency']['p50_ms'], 0)} / {_f(e['answer_latency']['p95_ms'], 0)} |")
+        lines += _reader_lines(qa)
         cats_qa = sorted({c for e in qa["systems"].values() for c in e["f1_per_category"]}, key=int)
         lines += ["", "| system | metric | " + " | ".join(f"cat {c}" for c in cats_qa) + " |",
                   "|---|---|" + "---:|" * len(cats_qa)]
@@ -626,6 +811,40 @@ def render_markdown(results: dict[str, Any]) -> str:
               f"({results['machine']['cpu']}); embedder {results['config']['embedder']}; "
               f"tokens counted with {results['config']['token_counter']}."]
     return "\n".join(lines)
+
+
+def _reader_lines(qa: dict[str, Any]) -> list[str]:
+    """The real-reader table: scores, proxies and how they predict F1, latency, tokens, paired intervals."""
+    lines = ["", "#### Real reader: scores, LLM-free proxies, cost", "",
+             "| system | F1 | BLEU-1 | evidence recall | answer in context | r(F1, recall) | r(F1, in context) |"
+             " answer p50 / p95 s | context tok/q | prompt tok/q | errors | retries |",
+             "|---|" + "---:|" * 11]
+    for s, e in qa["systems"].items():
+        corr = e.get("proxy_correlation", {})
+        lat = e["answer_latency"]
+        p50 = None if lat["p50_ms"] is None else lat["p50_ms"] / 1000
+        p95 = None if lat["p95_ms"] is None else lat["p95_ms"] / 1000
+        lines.append(f"| {LABELS[s]} | {_f(e['f1'])} | {_f(e['bleu1'])} | {_f(e.get('evidence_recall'))} |"
+                     f" {_f(e.get('answer_in_context'))} | {_f(corr.get('evidence_recall', {}).get('r'))} |"
+                     f" {_f(corr.get('answer_in_context', {}).get('r'))} | {_f(p50, 1)} / {_f(p95, 1)} |"
+                     f" {_f(e.get('context_tokens_per_question'), 0)} | {_f(e['prompt_tokens_per_question'], 0)} |"
+                     f" {e['errors']} | {e.get('retries', 0)} |")
+    pooled = qa.get("proxy_correlation")
+    if pooled:
+        lines += ["", f"r: Pearson correlation between per-answer F1 and the proxy (point-biserial where the proxy "
+                      f"is 0/1), per system and pooled over all answers: evidence recall "
+                      f"{_f(pooled['evidence_recall']['r'])} (n={pooled['evidence_recall']['n']}), answer in context "
+                      f"{_f(pooled['answer_in_context']['r'])} (n={pooled['answer_in_context']['n']})."]
+    paired = qa.get("paired_bootstrap") or {}
+    if paired:
+        first = next(iter(paired.values()))
+        lines += ["", f"Paired bootstrap of the F1 difference ({first['resamples']} resamples of the questions, "
+                      f"seed {first['seed']}, 95% percentile interval):", "",
+                  "| difference | F1 | 95% interval | questions | resamples <= 0 |", "|---|---:|---|---:|---:|"]
+        for s, b in paired.items():
+            lines.append(f"| MemoryOS - {LABELS[s]} | {b['mean_difference']:+.3f} | "
+                         f"[{b['low']:+.3f}, {b['high']:+.3f}] | {b['pairs']} | {_f(b['share_at_or_below_zero'])} |")
+    return lines
 
 
 def plot(results: dict[str, Any], path: Path) -> None:

@@ -164,3 +164,82 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     pos = (len(vals) - 1) * q / 100.0
     lo, hi = math.floor(pos), math.ceil(pos)
     return vals[lo] + (vals[hi] - vals[lo]) * (pos - lo)
+
+
+# -- real-reader proxies and statistics -----------------------------------------------------------
+
+#: Function words left out of the answer-in-context check, beyond LoCoMo's a/an/the/and: they are
+#: in almost every context and would make any answer look present. Month names ("may") stay.
+_FUNCTION_WORDS = frozenset({"of", "in", "on", "at", "to", "for", "with", "by", "from", "as", "or", "is", "was",
+                             "are", "were", "be", "been", "it", "its", "that", "this", "he", "she", "his", "her",
+                             "they", "their", "them", "i", "my", "me", "we", "our", "you", "your"})
+
+
+@lru_cache(maxsize=200_000)
+def _stem(word: str) -> str:
+    return str(_stemmer().stem(word))
+
+
+def gold_for_category(gold: object, category: int) -> str:
+    """The gold answer LoCoMo's F1 scores against: category 3 cut at its first ``;``."""
+    text = str(gold)
+    return text.split(";")[0].strip() if category == 3 else text
+
+
+def answer_in_context(context: str, gold: object, category: int) -> float | None:
+    """Fraction of the gold answer's content tokens found in the context (an LLM-free proxy).
+
+    Both sides are normalised and stemmed as LoCoMo's F1 does (commas, punctuation, a/an/the/and
+    removed, lowercase, Porter stems); common function words are left out of the gold tokens. None
+    for category 5 (no gold answer to find) or a gold answer without content tokens.
+    """
+    if category == 5:
+        return None
+    wanted = {_stem(w) for w in normalize_answer(gold_for_category(gold, category)).split()
+              if w not in _FUNCTION_WORDS}
+    if not wanted:
+        return None
+    present = {_stem(w) for w in set(normalize_answer(context).split())}
+    return len(wanted & present) / len(wanted)
+
+
+def pearson(xs: Sequence[float], ys: Sequence[float]) -> float | None:
+    """Pearson's r (the point-biserial correlation when one side is 0/1); None if either side is constant."""
+    if len(xs) != len(ys):
+        raise ValueError("pearson needs two sequences of the same length")
+    n = len(xs)
+    if n < 2:
+        return None
+    mx, my = sum(xs) / n, sum(ys) / n
+    sxy = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+    sxx = sum((x - mx) ** 2 for x in xs)
+    syy = sum((y - my) ** 2 for y in ys)
+    if sxx <= 0 or syy <= 0:
+        return None
+    return sxy / math.sqrt(sxx * syy)
+
+
+def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, resamples: int = 2000, seed: int = 0,
+                     confidence: float = 0.95) -> dict[str, float | int]:
+    """Mean of ``a - b`` over paired items and its percentile bootstrap interval.
+
+    Items (questions) are resampled with replacement ``resamples`` times with numpy's PCG64
+    generator seeded by ``seed``; the interval is the (1-confidence)/2 and (1+confidence)/2
+    percentiles (linear interpolation) of the resampled means. ``share_at_or_below_zero`` is the
+    fraction of resampled means <= 0.
+    """
+    import numpy as np
+
+    if len(a) != len(b):
+        raise ValueError("paired_bootstrap needs paired scores of the same length")
+    if not a:
+        raise ValueError("paired_bootstrap needs at least one pair")
+    diffs = np.asarray(a, dtype=np.float64) - np.asarray(b, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    picks = rng.integers(0, len(diffs), size=(resamples, len(diffs)))
+    means = diffs[picks].mean(axis=1)
+    tail = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(means, [tail, 1.0 - tail])
+    return {"mean_difference": float(diffs.mean()), "low": float(lo), "high": float(hi), "pairs": len(diffs),
+            "resamples": resamples, "seed": seed, "confidence": confidence,
+            "share_at_or_below_zero": float((means <= 0).mean())}

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..validation import parse_timestamp
+from memoryos_core.validation import parse_timestamp
 
 ENV_VAR = "MEMORYOS_LOCOMO"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_RELATIVE = Path("..") / "shared" / "data" / "locomo" / "locomo10.json"
 
 _SESSION_KEY = re.compile(r"^session_(\d+)$")
