@@ -22,7 +22,6 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from datetime import datetime
 from typing import Annotated, Any, Callable, Literal, Sequence
 
 import numpy as np
@@ -44,7 +43,7 @@ from .config import MemoryConfig
 from .errors import ExportFormatError
 from .storage.importer import ImportBatch, ImportedFact, ImportedHistory, ImportedPage, ImportedSegment
 from .types import render_page_text
-from .validation import check_epoch, check_id, check_meta, check_text, parse_timestamp
+from .validation import check_id, check_meta, check_text, parse_timestamp
 
 EXPORT_FORMAT = "memoryos-export/1"
 
@@ -60,10 +59,13 @@ def _limit(info: ValidationInfo, name: str) -> int:
 
 
 def _epoch(value: object, info: ValidationInfo) -> float:
+    """Epoch seconds or ISO 8601 text, finite and in the range every conversation time must be in."""
     what = info.field_name or "timestamp"
-    if isinstance(value, (str, datetime)):  # ISO 8601 text (or a datetime from a Python caller)
-        value = parse_timestamp(value)
-    return check_epoch(value, what)
+    if value is None:
+        raise ValueError(f"{what} is required")
+    if isinstance(value, str) and len(value) > 64:  # keep a megabyte of junk out of the error message
+        raise ValueError(f"{what} is not a time: {len(value)} characters of text")
+    return parse_timestamp(value, what)
 
 
 def _optional_epoch(value: object, info: ValidationInfo) -> float | None:

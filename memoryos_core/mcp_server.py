@@ -28,7 +28,6 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterator, Literal, Optional
 
@@ -40,6 +39,7 @@ from .memory import Memoryos
 from .storage.postgres import is_dsn
 from .types import Fact, Page, Profile, ScoredFact, ScoredPage
 from .usage import UsageTracker
+from .times import to_datetime
 from .validation import check_id
 
 log = logging.getLogger("memoryos.mcp")
@@ -510,7 +510,7 @@ def format_ts(epoch: Optional[float]) -> Optional[str]:
     """Conversation time as the original server wrote it: ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return to_datetime(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def now_ts() -> str:
