@@ -13,7 +13,7 @@ import os
 import threading
 from typing import Any, Callable, Literal
 
-from .config import MemoryConfig
+from .config import DEFAULT_DATA_DIR, MemoryConfig
 from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError
 from .export_format import EXPORT_FORMAT, parse_export, plan_import
 from .index import IndexCache
@@ -57,8 +57,9 @@ def _usable_answer(completion: Completion) -> str:
 class Memoryos:
     """Tiered long-term memory for one user of one assistant.
 
-    With no API key (argument or ``OPENAI_API_KEY``) and no ``llm``, everything but
+    With no ``openai_api_key``, ``openai_base_url`` or ``llm`` argument, everything but
     ``get_response`` works offline: local embeddings, heuristic segmentation and extraction.
+    Environment variables never switch the LLM on by themselves.
     """
 
     def __init__(
@@ -66,7 +67,7 @@ class Memoryos:
         user_id: str,
         openai_api_key: str | None = None,
         openai_base_url: str | None = None,
-        data_storage_path: str | os.PathLike[str] = "./memoryos_data",
+        data_storage_path: str | os.PathLike[str] = DEFAULT_DATA_DIR,
         llm_model: str = "gpt-4o-mini",
         assistant_id: str = "default_assistant",
         short_term_capacity: int = 10,
@@ -97,8 +98,10 @@ class Memoryos:
             max_context_tokens=max_context_tokens,
         )
         self.usage = UsageTracker(on_call=on_call)
-        api_key = openai_api_key or os.environ.get("OPENAI_API_KEY")
-        base_url = openai_base_url or os.environ.get("OPENAI_BASE_URL")
+        # An LLM only when the caller names one: offline by default, whatever the shell holds. A base
+        # URL alone (a local server) is enough; its key may come from OPENAI_API_KEY or be a dummy.
+        base_url = openai_base_url
+        api_key = openai_api_key or ((os.environ.get("OPENAI_API_KEY") or "not-needed") if base_url else None)
         if llm is None and api_key:
             llm = OpenAIChatModel(llm_model, api_key=api_key, base_url=base_url, timeout=llm_timeout,
                                   max_retries=llm_max_retries)

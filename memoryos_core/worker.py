@@ -81,6 +81,8 @@ class JobRunner:
     def _run(self, job: Job) -> bool:
         try:
             self.handlers[job.kind](self.scope_id, job, self.owner)
+            if self.last_error is not None:
+                log.info("job %s (%s) succeeded after earlier failures", job.id, job.kind)
             self.last_error = None
             return True
         except ConflictError as exc:
@@ -90,8 +92,12 @@ class JobRunner:
             attempts = job.attempts + 1
             give_up = attempts >= self.config.job_max_attempts and not isinstance(exc, LLMNotConfiguredError)
             delay = min(300.0, 0.5 * 2 ** min(attempts, 10)) * (0.5 + random.random())
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning("job %s (%s) failed, attempt %d: %s", job.id, job.kind, attempts, self.last_error)
+            error = f"{type(exc).__name__}: {exc}"
+            # An outage fails every attempt the same way: say it once, not once per retry.
+            level = logging.WARNING if give_up or error != self.last_error else logging.DEBUG
+            self.last_error = error
+            log.log(level, "job %s (%s) failed, attempt %d: %s%s", job.id, job.kind, attempts, error,
+                    " (parked: retry_failed_jobs() makes it due again)" if give_up else "")
             self.store.release_job(job, self.owner, self.last_error, time.time() + delay, give_up=give_up)
         return False
 

@@ -195,3 +195,32 @@ def test_add_with_an_existing_fact_id_does_not_duplicate(tmp_path: Path, scripte
     persona_calls = [b for b in scripted_openai.chat_requests()
                      if "long-term memory" in next(m["content"] for m in b["messages"] if m["role"] == "system")]
     assert len(persona_calls) >= 2  # the model really was asked again, with the fact shown by id
+
+
+# -- item 7: an outage is reported once, not once per retry ----------------------------------------
+
+
+def test_repeated_job_failures_are_logged_once(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from memoryos_core import MemoryConfig
+    from memoryos_core.storage.base import Job
+    from memoryos_core.worker import JobRunner
+
+    released: list[bool] = []
+
+    class Store:
+        def release_job(self, job: Job, owner: str, error: str, not_before: float, *, give_up: bool) -> None:
+            released.append(give_up)
+
+    def down(scope_id: int, job: Job, owner: str) -> None:
+        raise ConnectionError("the LLM endpoint at http://127.0.0.1:9/v1 is unreachable")
+
+    runner = JobRunner(Store(), 1, MemoryConfig(job_max_attempts=5), {"consolidate": down}, lambda limit: 0)
+    with caplog.at_level(logging.DEBUG, logger="memoryos.worker"):
+        for attempt in range(5):
+            runner._run(Job(id=7, scope_id=1, kind="consolidate", attempts=attempt))
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert released == [False, False, False, False, True]
+    assert len(warnings) == 2  # the first failure, and the parking
+    assert "127.0.0.1:9" in warnings[0].getMessage() and "parked" in warnings[1].getMessage()
