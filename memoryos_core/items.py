@@ -527,29 +527,6 @@ class ItemCatalog:
         return select_namespaces(namespaces, prefix=head or None, suffix=tail or None, max_depth=max_depth,
                                  limit=limit, offset=offset)
 
-    def dump(self, owner: Owner) -> list[dict[str, Any]]:
-        """An owner's live items as JSON-ready records (for ``Memoryos.export``; vectors are re-derived)."""
-        scope = self._scope(owner, create=False)
-        if scope is None:
-            return []
-        return [{"namespace": list(self._stored(r).namespace), "key": r.key, "value": r.value,
-                 "created_at": r.created_at, "updated_at": r.updated_at,
-                 "ttl_minutes": None if r.ttl_seconds is None else r.ttl_seconds / 60.0, "indexed": bool(r.text)}
-                for r in self.store.item_candidates("", self.clock(), scope_id=scope)]
-
-    def load(self, owner: Owner, records: Sequence[Any]) -> int:
-        """Write dumped records back for ``owner`` in one transaction (indexed by the default fields,
-        TTLs restarting now); every record is checked first. Returns how many."""
-        if not isinstance(records, (list, tuple)) or not all(isinstance(r, Mapping) for r in records):
-            raise InvalidInputError("the items of an export must be a list of objects")
-        changes = [ItemChange(owner, tuple(r.get("namespace") or ()), r.get("key"), r.get("value"),
-                              None if r.get("indexed", True) else False, r.get("ttl_minutes"))
-                   for r in records]
-        if any(c.value is None for c in changes):
-            raise InvalidInputError("every item of an export needs a value")
-        self.write(changes)
-        return len(changes)
-
     def purge_expired(self) -> int:
         """Delete every item whose TTL ran out; returns how many."""
         return int(self.store.purge_expired_items(self.clock()))

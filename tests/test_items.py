@@ -121,29 +121,6 @@ def test_one_bad_change_in_a_batch_writes_nothing(memory: Memoryos) -> None:
     assert memory.get_item(("n",), "good").value == {"v": 2}
 
 
-def test_export_and_import_carry_items(memory: Memoryos, tmp_path: Path) -> None:
-    memory.put_item(("memories", "alice"), "diet", {"content": "vegetarian", "since": 2019})
-    memory.put_item(("memories", "alice", "raw"), "blob", {"content": "not searchable"}, index=False)
-    memory.put_item(("memories", "alice"), "temp", {"content": "soon gone"}, ttl_minutes=30)
-    data = memory.export()
-    assert [(i["key"], i["indexed"], i["ttl_minutes"]) for i in data["items"]] == [
-        ("diet", True, None), ("temp", True, 30.0), ("blob", False, None)]
-    import json
-
-    json.dumps(data)
-    other = Memoryos("alice2", data_storage_path=tmp_path / "elsewhere", embedder=HashingEmbedder(64), background=False)
-    try:
-        other.import_data(data)
-        assert [(h.item.key, h.item.value) for h in other.search_items()] == [
-            (i["key"], i["value"]) for i in data["items"]]
-        assert other.search_items(query="vegetarian")[0].item.key == "diet"
-        assert other.get_item(("memories", "alice"), "temp").ttl_minutes == 30.0
-        with pytest.raises(InvalidInputError, match="items of an export"):
-            other.import_data({**data, "pages": [], "items": "nope"})
-    finally:
-        other.close()
-
-
 def test_long_texts_and_queries(memory: Memoryos) -> None:
     """A long document is indexed in pieces and a long query is searched by its head and tail,
     the core's policy for pages (``text_limits``)."""
