@@ -14,17 +14,19 @@ import threading
 from typing import Any, Callable, Literal
 
 from .config import DEFAULT_DATA_DIR, MemoryConfig
-from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError
+from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError, StoreError
 from .index import IndexCache
 from .prompts import response_messages
 from .providers.base import ChatModel, Completion, Embedder
 from .providers.local_embeddings import LocalMiniLMEmbedder
-from .providers.metered import MeteredChatModel, MeteredEmbedder
+from .providers.metered import MeteredChatModel
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
-from .storage.base import ConflictError, FactWrite, HeatParams
+from .policy import Policy
+from .storage.base import ConflictError, FactWrite
 from .storage import open_store
 from .storage.base import Store
+from .text_limits import PiecewiseEmbedder, check_query, check_stored_text, clip_with_marker
 from .tiers import Consolidator, PersonaUpdater
 from .tokens import TokenCounter
 from .types import Fact, HistoryEntry, Page, Profile, RetrievalResult, Tier, render_page_text
@@ -112,25 +114,32 @@ class Memoryos:
             else:
                 embedder = default_embedder()
         self.llm = MeteredChatModel(llm, self.usage) if llm is not None else None
-        self.embedder = MeteredEmbedder(embedder, self.usage)
+        #: long texts are embedded in pieces (see text_limits): every vector of the core comes from here
+        self.embedder = PiecewiseEmbedder(embedder, self.usage)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
-        self.store = store if store is not None else open_store(data_storage_path)
+        self.store: Store = store if store is not None else open_store(data_storage_path)
         self.data_storage_path = str(data_storage_path)
         self.background = background
         cfg = self.config
-        self.heat = HeatParams(cfg.heat_alpha, cfg.heat_beta, cfg.heat_gamma, cfg.recency_tau_seconds,
-                               cfg.mid_term_heat_threshold)
+        self.policy = Policy.from_config(cfg)
+        self.heat = self.policy.heat
         self.indexes = IndexCache(self.store, self.embedder.dim)
         self.retriever = Retriever(self.store, self.indexes, self.tokens, cfg, self.heat)
-        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
-        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
-        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._scope_id = self._open_scope()
         self._embed_lock = threading.Lock()
         self._make_runner()
         self._closed = False
         if self.store.open_jobs(self._scope_id) or self.store.unembedded_pages(self._scope_id, 1):
             self._kick()  # work left by an earlier process
+
+    def _open_scope(self) -> int:
+        scope_id = self.store.scope(self.user_id, self.assistant_id)
+        if scope_id is None:  # a store creates the scope unless told not to
+            raise StoreError("the store did not open this user's scope")
+        return scope_id
 
     def _make_runner(self) -> None:
         self._runner = JobRunner(self.store, self._scope_id, self.config,
@@ -143,12 +152,14 @@ class Memoryos:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def add_memory(self, user_input: str, agent_response: str, timestamp: Any = None,
+    def add_memory(self, user_input: str, agent_response: str = "", timestamp: Any = None,
                    meta_data: dict[str, Any] | None = None) -> Page:
-        """Store one exchange durably (one transaction) and return it; heavier work follows in the background."""
+        """Store one exchange durably (one transaction) and return it; heavier work follows in the background.
+        Either side may be empty (a note, a transcript). A side longer than ``config.max_text_chars`` is
+        stored clipped, with a marker saying how much was cut (see ``text_limits``); never rejected."""
         cfg = self.config
-        user_input = check_text(user_input, "user_input", cfg.max_text_chars)
-        agent_response = check_text(agent_response, "agent_response", cfg.max_text_chars)
+        user_input = check_stored_text(user_input, "user_input", cfg.max_text_chars)
+        agent_response = check_stored_text(agent_response, "agent_response", cfg.max_text_chars)
         if not user_input.strip() and not agent_response.strip():
             raise InvalidInputError("user_input and agent_response are both empty: there is nothing to remember")
         ts = parse_timestamp(timestamp)
@@ -157,10 +168,14 @@ class Memoryos:
         embedding = None if self.background else self.embedder.embed([text], purpose="pages")[0]
         page, _ = self.store.add_page(
             self._scope_id, user_input=user_input, agent_response=agent_response, timestamp=ts, meta=meta,
-            tokens=self.tokens.count(text), embedding=embedding, short_term_capacity=cfg.short_term_capacity,
-            batch_size=cfg.consolidation_batch_size)
+            tokens=self.tokens.count(text), embedding=embedding, consolidate_at=self.policy.consolidate_at)
         self._kick()
         return page
+
+    def stored_text(self, text: str) -> str:
+        """``text`` as ``add_memory`` stores a page side: whole, or clipped with a marker when longer than
+        ``config.max_text_chars``. For callers that compare what they hold with what is stored."""
+        return clip_with_marker(text, self.config.max_text_chars)
 
     def _kick(self) -> None:
         """Start due work: in the background thread, or right here in synchronous mode."""
@@ -206,8 +221,9 @@ class Memoryos:
 
     def retrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
                  record_visits: bool = True) -> RetrievalResult:
-        """Search every tier for ``query`` and assemble a context within the token budget."""
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        """Search every tier for ``query`` and assemble a context within the token budget. A query longer
+        than ``config.max_query_chars`` is searched by its head and tail."""
+        query = check_query(query, self.config.max_query_chars)
         while self._embed_backlog():  # read-your-writes: pages still waiting for a vector
             pass
         qvec = self.embedder.embed([query], purpose="query")[0]
@@ -226,7 +242,7 @@ class Memoryos:
 
     def search(self, query: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
         """mem0-style results: pages of every tier and facts, ranked together by score. Heats nothing."""
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        query = check_query(query, self.config.max_query_chars)
         check_count(limit, "limit", minimum=1)
         while self._embed_backlog():
             pass
@@ -281,7 +297,9 @@ class Memoryos:
     def complete_page(self, page_id: str, agent_response: str) -> Page:
         """Attach the response to a page stored with the user's side only (the answer arrived later).
         Atomic: raises ``InvalidInputError`` if the page already has a response."""
-        agent_response = check_text(agent_response, "agent_response", self.config.max_text_chars, allow_empty=False)
+        agent_response = check_stored_text(agent_response, "agent_response", self.config.max_text_chars)
+        if not agent_response.strip():
+            raise InvalidInputError("agent_response must not be empty")
         page = self.store.get_page(self._scope_id, page_id).page
         text = render_page_text(page.user_input, agent_response)
         vec = self.embedder.embed([text], purpose="pages")[0]
@@ -297,7 +315,7 @@ class Memoryos:
 
     def update_user_profile(self, **fields: Any) -> Profile:
         """Set (or, with None, remove) profile fields by hand; recorded in history."""
-        return self.store.set_profile_fields(self._scope_id, fields)
+        return self.store.set_profile_fields(self._scope_id, fields, self.policy)
 
     def get_user_knowledge(self) -> list[Fact]:
         return [f.fact for f in self.store.facts(self._scope_id, "user")]
@@ -331,10 +349,10 @@ class Memoryos:
                                                               text=text, source="manual", embedding=vec)])
             return self.store.get_fact(self._scope_id, memory_id).fact
         current = self.store.get_page(self._scope_id, memory_id).page
-        new_in = check_text(user_input if user_input is not None else (text if text is not None else current.user_input),
-                            "user_input", limit)
-        new_out = check_text(agent_response if agent_response is not None else current.agent_response,
-                             "agent_response", limit)
+        new_in = check_stored_text(user_input if user_input is not None else (text if text is not None else current.user_input),
+                                   "user_input", limit)
+        new_out = check_stored_text(agent_response if agent_response is not None else current.agent_response,
+                                    "agent_response", limit)
         if not new_in.strip() and not new_out.strip():
             raise InvalidInputError("a page needs a non-empty user_input or agent_response")
         page_text = render_page_text(new_in, new_out)
@@ -355,7 +373,7 @@ class Memoryos:
         self._runner.stop()
         self.store.delete_user(self.user_id)
         self.indexes.forget(self._scope_id)
-        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._scope_id = self._open_scope()
         self._make_runner()
 
     def history(self, memory_id: str | None = None) -> list[HistoryEntry]:
@@ -404,18 +422,18 @@ class Memoryos:
                 for i, f in enumerate(facts)])
         fields = (data.get("profile") or {}).get("fields") or {}
         if fields:
-            self.store.set_profile_fields(self._scope_id, fields)
+            self.store.set_profile_fields(self._scope_id, fields, self.policy)
         return len(pages)
 
     # -- async twins -----------------------------------------------------------------------
 
-    async def aadd_memory(self, user_input: str, agent_response: str, timestamp: Any = None,
+    async def aadd_memory(self, user_input: str, agent_response: str = "", timestamp: Any = None,
                           meta_data: dict[str, Any] | None = None) -> Page:
         return await asyncio.to_thread(self.add_memory, user_input, agent_response, timestamp, meta_data)
 
     async def aretrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
                         record_visits: bool = True) -> RetrievalResult:
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        query = check_query(query, self.config.max_query_chars)
         while await asyncio.to_thread(self._embed_backlog):
             pass
         qvec = (await self.embedder.aembed([query], purpose="query"))[0]
