@@ -10,6 +10,7 @@ Public API::
 
 from .config import MemoryConfig
 from .errors import (
+    ExportFormatError,
     InvalidInputError,
     LLMError,
     LLMNotConfiguredError,
@@ -62,6 +63,7 @@ __all__ = [
     "Completion",
     "ContextSections",
     "Embedder",
+    "ExportFormatError",
     "Fact",
     "HashingEmbedder",
     "HistoryEntry",

@@ -55,9 +55,11 @@ T = TypeVar("T")
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial schema", POSTGRES.schema),
     # Migration 2 created server-side add_page / set_page_embeddings functions, which held a copy of
-    # the overflow rule; migration 3 retired them (the shared SQL does both writes). Nothing to create.
-    Migration(2, "server-side add_page and set_page_embeddings (retired by migration 3)", lambda: []),
-    Migration(3, "drop the server-side write functions", lambda: [
+    # the overflow rule; migration 4 retired them (the shared SQL does both writes). Nothing to create.
+    Migration(2, "server-side add_page and set_page_embeddings (retired by migration 4)", lambda: []),
+    Migration(3, "items: key-value documents under namespaces (the LangGraph store)",
+              lambda: POSTGRES.schema("schema_items.sql")),
+    Migration(4, "drop the server-side write functions", lambda: [
         "DROP FUNCTION IF EXISTS memoryos_add_page",
         "DROP FUNCTION IF EXISTS memoryos_set_page_embeddings",
     ]),

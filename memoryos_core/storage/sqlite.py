@@ -35,6 +35,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "UPDATE segments SET fresh_pages = (SELECT COUNT(*) FROM pages p WHERE p.segment_rid = segments.rid"
         " AND p.analyzed = 0)",
     ]),
+    Migration(3, "items: key-value documents under namespaces (the LangGraph store)",
+              lambda: SQLITE.schema("schema_items.sql")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

@@ -10,11 +10,14 @@ transaction sees (is a segment hot now, which are the coldest), the store is han
 
 The parts, by what they keep: :mod:`.core` (scopes, locks, history, row records), :mod:`.pages`,
 :mod:`.segments`, :mod:`.knowledge` (persona passes, facts, profile), :mod:`.jobs`, :mod:`.management`
-(what the indexes sync from, history, counts, erase, export).
+(what the indexes sync from, history, counts, erase), :mod:`.exchange` (export, import), :mod:`.items`
+(the LangGraph store's documents).
 """
 
 from __future__ import annotations
 
+from .exchange import ExchangeSQL
+from .items import ItemsSQL
 from .jobs import JobsSQL
 from .knowledge import KnowledgeSQL
 from .management import ManagementSQL
@@ -22,7 +25,7 @@ from .pages import PagesSQL
 from .segments import SegmentsSQL
 
 
-class SQLStore(PagesSQL, SegmentsSQL, KnowledgeSQL, JobsSQL, ManagementSQL):
+class SQLStore(PagesSQL, SegmentsSQL, KnowledgeSQL, JobsSQL, ManagementSQL, ExchangeSQL, ItemsSQL):
     """A store over any :class:`~memoryos_core.storage.dialect.Database`."""
 
 

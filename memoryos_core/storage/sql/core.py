@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from ...errors import StoreError
 from ...policy import HeatParams, SegmentHeat
-from ...types import Fact, Page, Segment
+from ...types import Fact, HistoryEntry, Page, Segment
 from ..base import ConflictError, FactRow, Job, JobKind, PageRow, ScopeState, SegmentRow, blob_to_vec
 from ..dialect import Database, Row, Statement, Tx
 
@@ -63,6 +63,17 @@ def fact_row(r: Row) -> FactRow:
 def segment_heat(r: Row) -> SegmentHeat:
     """A row of ``SELECT {HEAT_COLUMNS}`` as the policy reads it."""
     return SegmentHeat(rid=r[0], id=r[1], visits=r[2], fresh_pages=r[3], last_active=r[4], archived=bool(r[5]))
+
+
+def history_rows(tx: Tx, scope_id: int, target_id: str | None, limit: int) -> list[HistoryEntry]:
+    """The scope's history (of one target when given), oldest first."""
+    columns = "id, target_kind, target_id, event, old_value, new_value, at"
+    if target_id:
+        rows = tx.all(f"SELECT {columns} FROM history WHERE scope_id = ? AND target_id = ? ORDER BY id LIMIT ?",
+                      scope_id, target_id, limit)
+    else:
+        rows = tx.all(f"SELECT {columns} FROM history WHERE scope_id = ? ORDER BY id LIMIT ?", scope_id, limit)
+    return [HistoryEntry(*r) for r in rows]
 
 
 class SQLCore:

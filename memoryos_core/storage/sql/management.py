@@ -1,16 +1,12 @@
-"""What the search indexes sync from, and the management verbs: history, counts, erase, export."""
+"""What the search indexes sync from, and the management verbs: history, counts, erase."""
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 import numpy as np
 
-from ...types import HistoryEntry, Profile
-from ..base import ExportRows, TierCounts, VectorTable
-from ..dialect import Tx
-from .core import FACT_COLUMNS, SEGMENT_COLUMNS, SQLCore, fact_row, segment_row
+from ...types import HistoryEntry
+from ..base import TierCounts, VectorTable
+from .core import SQLCore, history_rows
 
 #: The rows an index of each table holds: (vector column, table and condition after ``scope_id = ?``).
 _VECTOR_SOURCES: dict[VectorTable, tuple[str, str]] = {
@@ -21,7 +17,7 @@ _VECTOR_SOURCES: dict[VectorTable, tuple[str, str]] = {
 }
 
 #: Tables holding a scope's rows, children first (pages refer to segments).
-_SCOPED_TABLES = ("jobs", "history", "profiles", "facts", "pages", "segments")
+_SCOPED_TABLES = ("jobs", "history", "profiles", "facts", "pages", "segments", "items")
 
 
 class ManagementSQL(SQLCore):
@@ -48,18 +44,8 @@ class ManagementSQL(SQLCore):
 
     # -- management -------------------------------------------------------------------------
 
-    @staticmethod
-    def _history_rows(tx: Tx, scope_id: int, target_id: str | None, limit: int) -> list[HistoryEntry]:
-        columns = "id, target_kind, target_id, event, old_value, new_value, at"
-        if target_id:
-            rows = tx.all(f"SELECT {columns} FROM history WHERE scope_id = ? AND target_id = ? ORDER BY id LIMIT ?",
-                          scope_id, target_id, limit)
-        else:
-            rows = tx.all(f"SELECT {columns} FROM history WHERE scope_id = ? ORDER BY id LIMIT ?", scope_id, limit)
-        return [HistoryEntry(*r) for r in rows]
-
     def history(self, scope_id: int, target_id: str | None = None, limit: int = 1000) -> list[HistoryEntry]:
-        return self._db.once(lambda tx: self._history_rows(tx, scope_id, target_id, limit))
+        return self._db.once(lambda tx: history_rows(tx, scope_id, target_id, limit))
 
     def counts(self, scope_id: int) -> TierCounts:
         with self._read() as tx:
@@ -78,7 +64,8 @@ class ManagementSQL(SQLCore):
                           failed_jobs=int(row[5]))
 
     def delete_user(self, user_id: str) -> int:
-        """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs).
+        """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs,
+        items).
         The scope row stays as an anonymous tombstone, so a process still holding its id is refused
         (and SQLite never hands that id to a new user)."""
         with self._write() as tx:
@@ -88,20 +75,3 @@ class ManagementSQL(SQLCore):
                     tx.run(f"DELETE FROM {table} WHERE scope_id IN (?)", scope_ids)
                 tx.run("UPDATE scopes SET user_id = '', assistant_id = 'deleted:' || id WHERE id IN (?)", scope_ids)
         return len(scope_ids)
-
-    def export_rows(self, scope_id: int) -> ExportRows:
-        with self._read() as tx:
-            pages = self._page_rows(tx, "p.scope_id = ?", scope_id, order="p.seq")
-            segments = tx.all(f"SELECT {SEGMENT_COLUMNS} FROM segments WHERE scope_id = ? ORDER BY rid", scope_id)
-            facts = tx.all(f"SELECT {FACT_COLUMNS} FROM facts WHERE scope_id = ? ORDER BY rid", scope_id)
-            profile = tx.one("SELECT fields, updated_at FROM profiles WHERE scope_id = ?", scope_id)
-            history = self._history_rows(tx, scope_id, None, 1_000_000)
-        fields: dict[str, Any] = json.loads(profile[0]) if profile else {}
-        return ExportRows(
-            pages=[r.page.to_dict() for r in pages],
-            segments=[segment_row(s, None, 0.0).segment.to_dict() for s in segments],
-            facts=[{**fact_row(f).fact.to_dict(), "active": bool(f[9])} for f in facts],
-            profile=Profile(fields=fields, updated_at=profile[1] if profile else None).to_dict(),
-            history=[h.to_dict() for h in history],
-        )
-
