@@ -189,6 +189,35 @@ def test_overflow_enqueues_one_consolidation_job(store: Any) -> None:
     assert store.overflow_pages(sid, 50, 100) == []
 
 
+def test_a_resent_add_or_embedding_batch_changes_nothing_more(store: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """PostgreSQL resends a retry-safe batch whose connection died, not knowing whether it committed:
+    sending one twice must leave what sending it once leaves."""
+    sid = store.scope("alice", "a")
+    add(store, sid, "first", T0, capacity=0, batch=1)
+    db = store._db
+    sent = db.write_batch
+
+    def twice(statements: Any, *, retry_safe: bool = False) -> Any:
+        assert retry_safe
+        sent(statements, retry_safe=retry_safe)
+        return sent(statements, retry_safe=retry_safe)
+
+    monkeypatch.setattr(db, "write_batch", twice)
+    page, _ = add(store, sid, "second", T0 + 5, embedding=vec(1), capacity=0, batch=1)
+    rid = store.get_page(sid, page.id).rid
+    first = store.list_pages(sid, tier=None, limit=10, offset=0)[0]
+    store.set_page_embeddings(sid, [(store.get_page(sid, first.id).rid, vec(2))])
+    monkeypatch.undo()
+    pages = store.list_pages(sid, tier=None, limit=10, offset=0)
+    assert [(p.user_input, p.seq) for p in pages] == [("first", 1), ("second", 2)] and page.seq == 2
+    assert store.scope_state(sid).clock == T0 + 5 and [j["kind"] for j in store.open_jobs(sid)] == ["consolidate"]
+    np.testing.assert_allclose(store.get_page(sid, page.id).embedding, vec(1))
+    np.testing.assert_allclose(store.get_page(sid, first.id).embedding, vec(2))
+    rids, _, _ = store.vectors_since(sid, "pages", 0)
+    assert sorted(rids.tolist()) == sorted([rid, store.get_page(sid, first.id).rid])
+    assert add(store, sid, "third", T0 + 6)[0].seq == 3
+
+
 def test_embeddings_backlog_and_vector_counter(store: Any) -> None:
     sid = store.scope("alice", "a")
     p1, _ = add(store, sid, "first", T0)

@@ -210,9 +210,10 @@ class TransactionalDatabase:
     def read(self) -> Iterator[Tx]:
         yield from self._transaction(self.dialect.begin_read)
 
-    def write_batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
+    def write_batch(self, statements: Sequence[Statement], *, retry_safe: bool = False) -> list[list[Row]]:
         """Statements none of which needs another's result on the client (one may read what an earlier
-        one wrote) as one write transaction; the rows each returns."""
+        one wrote) as one write transaction; the rows each returns. ``retry_safe``: running the batch
+        twice changes nothing more than running it once (a backend may then resend it)."""
         with self.write() as tx:
             return [tx.all(sql, *params) for sql, params in statements]
 
@@ -226,10 +227,11 @@ class Database(Protocol):
         """One write transaction: it commits when the block ends, rolls back if it raises."""
     def read(self) -> AbstractContextManager[Tx]:
         """One read-only transaction: every statement sees the same snapshot."""
-    def write_batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
+    def write_batch(self, statements: Sequence[Statement], *, retry_safe: bool = False) -> list[list[Row]]:
         """Independent statements as one write transaction, their rows. PostgreSQL sends them and the
         ``COMMIT`` together (pipeline mode): a row lock the first one takes is held only while the
-        server works, never across a round trip or a pause of the client."""
+        server works, never across a round trip or a pause of the client; a ``retry_safe`` batch
+        goes with its ``BEGIN``, in one round trip."""
     def once(self, work: Callable[[Tx], T]) -> T:
         """``work`` with each statement its own transaction: single-statement reads (retried on a
         fresh connection when the first one turns out dead)."""

@@ -181,18 +181,36 @@ class PostgresDatabase(TransactionalDatabase):
                 raise
             conn.execute("COMMIT")
 
-    def write_batch(self, statements: Sequence[Statement]) -> list[list[Row]]:
-        """``BEGIN`` alone (a dead pooled connection is replaced there, before anything ran), then the
-        statements and the ``COMMIT`` in one pipeline: the server runs them back to back."""
-        with self._connection_for(POSTGRES.begin_write) as conn:
-            try:
-                with conn.pipeline():
-                    cursors = [conn.execute(*POSTGRES.render(sql, params)) for sql, params in statements]
-                    conn.execute("COMMIT")
-                return [c.fetchall() if c.description else [] for c in cursors]
-            except BaseException:
-                self._rollback(conn)
-                raise
+    def write_batch(self, statements: Sequence[Statement], *, retry_safe: bool = False) -> list[list[Row]]:
+        """The statements and the ``COMMIT`` in one pipeline: the server runs them back to back. A
+        ``retry_safe`` batch (running it twice changes nothing more) goes out whole with its ``BEGIN``,
+        one round trip, and is sent again on another connection if its connection turns out dead;
+        any other batch sends ``BEGIN`` alone first, where a dead connection is replaced before
+        anything ran."""
+        if not retry_safe:
+            with self._connection_for(POSTGRES.begin_write) as conn:
+                return self._pipeline(conn, statements, begin=False)
+        for attempt in range(self._pool.max_size + 1):
+            with self._connection() as conn:
+                try:
+                    return self._pipeline(conn, statements, begin=True)
+                except psycopg.OperationalError as exc:
+                    if self._dead(conn, exc, attempt):
+                        continue
+                    raise
+        raise StoreError(f"no live PostgreSQL connection at {self.display_dsn}")
+
+    def _pipeline(self, conn: Any, statements: Sequence[Statement], *, begin: bool) -> list[list[Row]]:
+        try:
+            with conn.pipeline():
+                if begin:
+                    conn.execute(POSTGRES.begin_write)
+                cursors = [conn.execute(*POSTGRES.render(sql, params)) for sql, params in statements]
+                conn.execute("COMMIT")
+            return [c.fetchall() if c.description else [] for c in cursors]
+        except BaseException:
+            self._rollback(conn)
+            raise
 
     def once(self, work: Callable[[Tx], T]) -> T:
         for attempt in range(self._pool.max_size + 1):

@@ -99,7 +99,7 @@ class ItemsSQL(SQLCore):
         """New ``expires_at`` values, given as (rid, expires_at), in one transaction (items without a TTL keep none)."""
         if updates:
             self._db.write_batch([("UPDATE items SET expires_at = ? WHERE rid = ? AND expires_at IS NOT NULL",
-                                   (expires, rid)) for rid, expires in updates])
+                                   (expires, rid)) for rid, expires in updates], retry_safe=True)
 
     def purge_expired_items(self, now: float) -> int:
         with self._write() as tx:

@@ -24,20 +24,23 @@ class PagesSQL(SQLCore):
         page_id = new_id("pg")
         now = time.time()
         has_vector = embedding is not None
-        advanced, inserted, queued = self._db.write_batch([
-            # Takes the scope's row: sequence, clock and vector number advance in commit order.
+        _, _, queued, stored = self._db.write_batch([
+            # Takes the scope's row: sequence, clock and vector number advance in commit order. Every
+            # statement is idempotent by page id, so a batch resent after a lost connection adds nothing.
             ("UPDATE scopes SET next_seq = next_seq + 1, clock = GREATEST(clock, ?), vec_counter = vec_counter + ?"
-             " WHERE id = ? AND user_id <> '' RETURNING next_seq", (timestamp, int(has_vector), scope_id)),
+             " WHERE id = ? AND user_id <> '' AND NOT EXISTS (SELECT 1 FROM pages WHERE id = ?)",
+             (timestamp, int(has_vector), scope_id, page_id)),
             ("INSERT INTO pages (id, scope_id, seq, user_input, agent_response, ts, created_at, meta, tokens, embedding,"
              " vec_seq) SELECT ?, id, next_seq, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN vec_counter END FROM scopes"
-             " WHERE id = ? AND user_id <> '' RETURNING seq",
+             " WHERE id = ? AND user_id <> '' ON CONFLICT (id) DO NOTHING",
              (page_id, user_input, agent_response, timestamp, now, to_json(meta), tokens,
               None if embedding is None else vec_to_blob(embedding), has_vector, scope_id)),
             self._consolidation_due(scope_id, consolidate_at),
-        ])
-        if not advanced or not inserted:
+            ("SELECT seq FROM pages WHERE id = ? AND scope_id = ?", (page_id, scope_id)),
+        ], retry_safe=True)
+        if not stored:
             raise StoreError(DELETED)
-        seq, enqueued = inserted[0][0], bool(queued)
+        seq, enqueued = stored[0][0], bool(queued)
         page = Page(id=page_id, user_input=user_input, agent_response=agent_response, timestamp=timestamp,
                     tier="short", segment_id=None, meta=meta, created_at=now, seq=seq)
         return page, enqueued
@@ -54,13 +57,13 @@ class PagesSQL(SQLCore):
         if not items:
             return
         count = len(items)
-        reserved, *_ = self._db.write_batch([
+        reserved, *_ = self._db.write_batch([  # resent whole, it only wastes n numbers (the pages keep their first)
             ("UPDATE scopes SET vec_counter = vec_counter + ? WHERE id = ? AND user_id <> '' RETURNING vec_counter",
              (count, scope_id)),
             *[("UPDATE pages SET embedding = ?, vec_seq = (SELECT vec_counter FROM scopes WHERE id = ?) - ?"
                " WHERE rid = ? AND scope_id = ? AND embedding IS NULL",
                (vec_to_blob(vector), scope_id, count - 1 - i, int(rid), scope_id)) for i, (rid, vector) in enumerate(items)],
-        ])
+        ], retry_safe=True)
         if not reserved:
             raise StoreError(DELETED)
 
