@@ -123,10 +123,10 @@ SCENARIOS: list[Scenario] = [
     Scenario("joined_as", [["I work at Shopify."], ["I joined Stripe as a product manager in January."]],
              profile={"employer": "Stripe", "occupation": "product manager"}, not_knows=["Shopify"]),
     Scenario("no_longer_a", [["I'm a lawyer."], ["I'm no longer a lawyer, I became a chef last year."]],
-             profile={"occupation": "chef"}, profile_not={"occupation": "lawyer"}, not_knows=["lawyer"]),
+             profile={"occupation": "chef"}, profile_not={"occupation": "lawyer"}, not_knows=["User is a lawyer"]),
     # -- changed preferences --------------------------------------------------------------------
     Scenario("not_vegetarian_anymore", [["I'm vegetarian."], ["I'm not vegetarian anymore, I eat fish again."]],
-             profile_not={"diet": None}, not_knows=["vegetarian"]),
+             profile_not={"diet": None}, not_knows=["User is vegetarian"]),
     Scenario("went_vegan", [["I'm vegetarian."], ["I went vegan in January."]],
              profile={"diet": "vegan"}, not_knows=["is vegetarian"]),
     Scenario("favourite_language_now", [["My favourite language is Python."], ["Go is now my favourite language."]],
@@ -142,7 +142,7 @@ SCENARIOS: list[Scenario] = [
     Scenario("gave_up_hobby", [["I play tennis."], ["I gave up tennis after my shoulder injury."]],
              profile_not={"hobbies": "tennis"}, not_knows=["plays tennis"]),
     Scenario("not_into_anymore", [["I'm a big fan of horror movies."], ["I'm not into horror movies anymore."]],
-             profile_not={"likes": "horror"}, not_knows=["horror movies"]),
+             profile_not={"likes": "horror"}, not_knows=["fan of horror"]),
     # -- things stopped or started ----------------------------------------------------------------
     Scenario("quit_smoking", [["I quit smoking two months ago."]], knows=["quit smoking"]),
     Scenario("started_learning", [["I've started learning Spanish."]], knows=["Spanish"]),

@@ -100,6 +100,13 @@ class FactWrite:
 
 
 @dataclass(frozen=True)
+class ExactValue:
+    """A profile change that replaces a list field outright (an item was taken out) instead of merging."""
+
+    value: list[Any]
+
+
+@dataclass(frozen=True)
 class HeatParams:
     alpha: float
     beta: float
@@ -165,6 +172,7 @@ def blob_to_vec(blob: bytes | None) -> np.ndarray | None:
 
 __all__ = [
     "ConflictError",
+    "ExactValue",
     "FactRow",
     "FactWrite",
     "HeatParams",

@@ -43,6 +43,7 @@ from ..errors import InvalidInputError, NotFoundError, StoreError
 from ..types import Fact, HistoryEntry, Page, Profile, Segment, render_page_text
 from .base import (
     ConflictError,
+    ExactValue,
     FactRow,
     FactWrite,
     HeatParams,
@@ -677,14 +678,22 @@ class PostgresStore:
                             " WHERE scope_id = %s AND fresh_pages > 0", (scope_id,)).fetchall()
         return [rid for rid, v, f, last, arch in rows if arch or heat.heat(v, f, last, clock) >= heat.threshold]
 
-    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
-        """Unanalysed pages of hot segments (and of archived ones), oldest first."""
+    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int, *, quiet: bool = False) -> list[PageRow]:
+        """Unanalysed pages of hot segments (and of archived ones), oldest first; with ``quiet``, the
+        batch is topped up with unanalysed pages of the other segments (heat orders, never excludes)."""
         with self._read() as conn:
             chosen = self._persona_segments(conn, scope_id, heat)
-            if not chosen:
-                return []
-            return self._page_rows(conn, "p.segment_rid = ANY(%s::bigint[]) AND NOT p.analyzed",
-                                   (chosen, limit, 0), order="p.seq", limit=True)
+            rows: list[PageRow] = []
+            if chosen:
+                rows = self._page_rows(conn, "p.segment_rid = ANY(%s::bigint[]) AND NOT p.analyzed",
+                                       (chosen, limit, 0), order="p.seq", limit=True)
+            if quiet and len(rows) < limit:
+                taken = [r.rid for r in rows]
+                rows += self._page_rows(
+                    conn, "p.scope_id = %s AND p.segment_rid IS NOT NULL AND NOT p.analyzed"
+                    " AND NOT (p.rid = ANY(%s::bigint[]))", (scope_id, taken, limit - len(rows), 0),
+                    order="p.seq", limit=True)
+            return rows
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
         where, params = "scope_id = %s", [scope_id]
@@ -758,12 +767,15 @@ class PostgresStore:
         fields = json.loads(row[0]) if row else {}
         for key, value in changes.items():
             old = fields.get(key)
+            exact = isinstance(value, ExactValue)
+            if exact:
+                value = list(value.value)
             if value is None or value == "" or value == []:
                 if key in fields:
                     del fields[key]
                     self._history(conn, scope_id, "profile", key, "DELETE", json.dumps(old, ensure_ascii=False), None)
                 continue
-            if isinstance(old, list) and isinstance(value, list):
+            if isinstance(old, list) and isinstance(value, list) and not exact:
                 value = old + [v for v in value if v not in old]
             if value != old:
                 fields[key] = value

@@ -22,6 +22,7 @@ from ..errors import NotFoundError, StoreError
 from ..types import Fact, HistoryEntry, Page, Profile, Segment
 from .base import (
     ConflictError,
+    ExactValue,
     FactRow,
     FactWrite,
     HeatParams,
@@ -545,16 +546,24 @@ class SQLiteStore:
                             " WHERE scope_id = ? AND fresh_pages > 0", (scope_id,)).fetchall()
         return [rid for rid, v, f, last, arch in rows if arch or heat.heat(v, f, last, clock) >= heat.threshold]
 
-    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
-        """Unanalysed pages of hot segments (and of archived ones), oldest first."""
+    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int, *, quiet: bool = False) -> list[PageRow]:
+        """Unanalysed pages of hot segments (and of archived ones), oldest first; with ``quiet``, the
+        batch is topped up with unanalysed pages of the other segments (heat orders, never excludes)."""
         with self._read() as conn:
             chosen = self._persona_segments(conn, scope_id, heat)
-            if not chosen:
-                return []
-            marks = ",".join("?" * len(chosen))
-            return self._page_rows(
-                conn, f"SELECT {{cols}} FROM pages WHERE segment_rid IN ({marks}) AND analyzed = 0 ORDER BY seq LIMIT ?",
-                (*chosen, limit))
+            rows: list[PageRow] = []
+            if chosen:
+                marks = ",".join("?" * len(chosen))
+                rows = self._page_rows(
+                    conn, f"SELECT {{cols}} FROM pages WHERE segment_rid IN ({marks}) AND analyzed = 0 ORDER BY seq LIMIT ?",
+                    (*chosen, limit))
+            if quiet and len(rows) < limit:
+                taken = [r.rid for r in rows] or [0]
+                marks = ",".join("?" * len(taken))
+                rows += self._page_rows(
+                    conn, f"SELECT {{cols}} FROM pages WHERE scope_id = ? AND segment_rid IS NOT NULL AND analyzed = 0"
+                    f" AND rid NOT IN ({marks}) ORDER BY seq LIMIT ?", (scope_id, *taken, limit - len(rows)))
+            return rows
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
         where, params = "scope_id = ?", [scope_id]
@@ -630,12 +639,15 @@ class SQLiteStore:
         fields = json.loads(row[0]) if row else {}
         for key, value in changes.items():
             old = fields.get(key)
+            exact = isinstance(value, ExactValue)
+            if exact:
+                value = list(value.value)
             if value is None or value == "" or value == []:
                 if key in fields:
                     del fields[key]
                     self._history(conn, scope_id, "profile", key, "DELETE", json.dumps(old, ensure_ascii=False), None)
                 continue
-            if isinstance(old, list) and isinstance(value, list):
+            if isinstance(old, list) and isinstance(value, list) and not exact:
                 value = old + [v for v in value if v not in old]
             if value != old:
                 fields[key] = value

@@ -84,6 +84,9 @@ class Consolidator:
         ]
         self.store.apply_consolidation(scope_id, job, owner, writes, heat=self.heat, capacity=cfg.mid_term_capacity,
                                        short_term_capacity=cfg.short_term_capacity, batch_size=cfg.consolidation_batch_size)
+        # Every page reaches the persona eventually: quiet segments' pages too (the persona pass
+        # takes hot pages first and, with a model, waits until enough quiet ones make a batch).
+        self.store.enqueue(scope_id, "persona")
 
     def _vectors(self, scope_id: int, pages: list[PageRow]) -> np.ndarray:
         missing = [i for i, p in enumerate(pages) if p.embedding is None]
