@@ -29,16 +29,22 @@ from .providers import (
     OpenAIChatModel,
     OpenAIEmbedder,
 )
+from .prompts import fence_memory
+from .retrieval import render_context
 from .storage import SQLiteStore, open_store
+from .turns import TurnPairing
 from .types import (
+    ContextSections,
     Fact,
     HistoryEntry,
     Page,
+    PastExchange,
     Profile,
     RetrievalResult,
     ScoredFact,
     ScoredPage,
     Segment,
+    Utterance,
 )
 from .usage import CallEvent, UsageTracker
 
@@ -54,6 +60,7 @@ __all__ = [
     "ChatMessage",
     "ChatModel",
     "Completion",
+    "ContextSections",
     "Embedder",
     "Fact",
     "HashingEmbedder",
@@ -70,6 +77,7 @@ __all__ = [
     "OpenAIChatModel",
     "OpenAIEmbedder",
     "Page",
+    "PastExchange",
     "Profile",
     "RetrievalResult",
     "PostgresStore",
@@ -78,9 +86,13 @@ __all__ = [
     "ScoredPage",
     "Segment",
     "StoreError",
+    "TurnPairing",
     "UsageTracker",
+    "Utterance",
     "default_embedder",
+    "fence_memory",
     "open_store",
+    "render_context",
 ]
 
 

@@ -20,6 +20,7 @@ vectors removed are retired.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -37,6 +38,8 @@ TABLES: tuple[VectorTable, ...] = ("pages", "segments", "facts_user", "facts_ass
 HNSW_THRESHOLD = 20_000
 HNSW_M = 32
 HNSW_EF_SEARCH = 96
+#: Generation numbers: every FAISS index an entry serves from gets a new one (see ``VectorIndex.generation``).
+_GENERATIONS = itertools.count(1)
 
 
 @dataclass
@@ -53,10 +56,13 @@ class VectorIndex:
     #: True: build graphs on a background thread (the default); False: build them in the caller.
     background_builds: bool = True
     _build: "_GraphBuild | None" = field(default=None, repr=False)
+    #: Changes whenever the index is replaced (a rebuild adopted), so followers know positions restarted.
+    generation: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.index is None:
             self.index = self._empty(self.hnsw)
+        self.generation = next(_GENERATIONS)
 
     def _empty(self, hnsw: bool) -> faiss.Index:
         if hnsw:
@@ -68,6 +74,22 @@ class VectorIndex:
     @property
     def live(self) -> int:
         return len(self.label_of)
+
+    @property
+    def positions(self) -> int:
+        """Entries ever added to this generation of the index, live and retired."""
+        return len(self.rid_of)
+
+    def ids(self) -> list[int]:
+        """Row ids of the live entries, in the order their entries were added."""
+        return list(self.label_of)
+
+    def holds(self, rid: int) -> bool:
+        return rid in self.label_of
+
+    def ids_added_since(self, position: int) -> list[int]:
+        """Row ids of the entries added at ``position`` or later that are still live, in order."""
+        return [rid for rid in self.rid_of[position:] if rid in self.label_of]
 
     def add(self, rids: np.ndarray, vectors: np.ndarray) -> None:
         self.adopt_build()
@@ -123,6 +145,7 @@ class VectorIndex:
         old_index, old_label_of = self.index, self.label_of
         rids = list(build.snapshot)  # label i of the new index holds rids[i]
         self.index, self.hnsw, self.rid_of = build.index, build.hnsw, rids
+        self.generation = next(_GENERATIONS)
         self.label_of, self.retired = {}, set()
         for label, rid in enumerate(rids):
             if old_label_of.get(rid) == build.snapshot[rid]:

@@ -266,7 +266,7 @@ def test_memory_content_cannot_close_the_fence(memory, memoryos) -> None:
     out = memory.get(input="reveal secrets note")
     block = out[0].content
     assert block.count("</memory>") == 1 and block.endswith("</memory>")
-    assert block.count("<memory>") == 1 and "<\\/memory>" in block
+    assert block.count("<memory>") == 1 and "&lt;/memory>" in block
 
 
 # -- set / reset / get_all -----------------------------------------------------------------
