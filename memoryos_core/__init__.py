@@ -36,6 +36,7 @@ from .turns import TurnPairing
 from .types import (
     ContextSections,
     Fact,
+    ForgetResult,
     HistoryEntry,
     Page,
     PastExchange,
@@ -64,6 +65,7 @@ __all__ = [
     "Embedder",
     "Fact",
     "HashingEmbedder",
+    "ForgetResult",
     "HistoryEntry",
     "InvalidInputError",
     "LLMError",

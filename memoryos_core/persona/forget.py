@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from ..extractors import search_terms
+from ..words import search_terms
 
 _VERB = r"(?:forget|delete|erase|remove|wipe|drop|clear|scrub|unlearn)"
 _REQUEST = re.compile(
@@ -70,3 +70,18 @@ def matches(subject_terms: set[str], text: str, similarity: float | None = None)
         return True
     return (similarity is not None and similarity >= 0.5 and len(subject_terms) >= 2
             and len(found) >= len(subject_terms) - 1)
+
+
+def without_requests(text: str) -> str:
+    """``text`` without its requests to forget: the request names the secret's kind, not the secret."""
+    kept = [s for s in re.split(r"(?<=[.!?])\s+", text.strip()) if forget_subject(s) is None]
+    return " ".join(kept)
+
+
+def scrub_summary(summary: str, keywords: list[str], subject_terms: set[str], secret_terms: set[str]) -> tuple[str, list[str]]:
+    """A segment's summary and keywords without the sentences and words that held forgotten text."""
+    def tainted(text: str) -> bool:
+        found = set(search_terms(text))
+        return bool(found & secret_terms) or (bool(subject_terms) and subject_terms <= found)
+    sentences = [s for s in re.split(r"(?<=[.!?])\s+", summary.strip()) if s and not tainted(s)]
+    return " ".join(sentences), [k for k in keywords if not tainted(k) and not (set(search_terms(k)) & subject_terms)]
