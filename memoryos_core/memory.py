@@ -21,12 +21,13 @@ from .persona.forget import forget_subject, matches as forget_matches, scrub_sum
 from .persona.forget import without_requests
 from .providers.base import ChatModel, Completion, Embedder
 from .providers.local_embeddings import LocalMiniLMEmbedder
-from .providers.metered import MeteredChatModel, MeteredEmbedder
+from .providers.metered import MeteredChatModel
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
 from .storage.base import ConflictError, ExactValue, FactWrite, HeatParams
 from .storage import open_store
 from .storage.base import Store
+from .text_limits import PiecewiseEmbedder, check_query, check_stored_text, clip_with_marker
 from .tiers import Consolidator, PersonaUpdater
 from .tokens import TokenCounter
 from .types import Fact, ForgetResult, HistoryEntry, Page, Profile, RetrievalResult, Tier, render_page_text
@@ -114,7 +115,8 @@ class Memoryos:
             else:
                 embedder = default_embedder()
         self.llm = MeteredChatModel(llm, self.usage) if llm is not None else None
-        self.embedder = MeteredEmbedder(embedder, self.usage)
+        #: long texts are embedded in pieces (see text_limits): every vector of the core comes from here
+        self.embedder = PiecewiseEmbedder(embedder, self.usage)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
         self.store = store if store is not None else open_store(data_storage_path)
@@ -147,12 +149,14 @@ class Memoryos:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def add_memory(self, user_input: str, agent_response: str, timestamp: Any = None,
+    def add_memory(self, user_input: str, agent_response: str = "", timestamp: Any = None,
                    meta_data: dict[str, Any] | None = None) -> Page:
-        """Store one exchange durably (one transaction) and return it; heavier work follows in the background."""
+        """Store one exchange durably (one transaction) and return it; heavier work follows in the background.
+        Either side may be empty (a note, a transcript). A side longer than ``config.max_text_chars`` is
+        stored clipped, with a marker saying how much was cut (see ``text_limits``); never rejected."""
         cfg = self.config
-        user_input = check_text(user_input, "user_input", cfg.max_text_chars)
-        agent_response = check_text(agent_response, "agent_response", cfg.max_text_chars)
+        user_input = check_stored_text(user_input, "user_input", cfg.max_text_chars)
+        agent_response = check_stored_text(agent_response, "agent_response", cfg.max_text_chars)
         if not user_input.strip() and not agent_response.strip():
             raise InvalidInputError("user_input and agent_response are both empty: there is nothing to remember")
         ts = parse_timestamp(timestamp)
@@ -229,6 +233,11 @@ class Memoryos:
         self.indexes.forget(scope)  # rebuilt from the store at the next search
         return result
 
+    def stored_text(self, text: str) -> str:
+        """``text`` as ``add_memory`` stores a page side: whole, or clipped with a marker when longer than
+        ``config.max_text_chars``. For callers that compare what they hold with what is stored."""
+        return clip_with_marker(text, self.config.max_text_chars)
+
     def _kick(self) -> None:
         """Start due work: in the background thread, or right here in synchronous mode."""
         if self.background:
@@ -273,8 +282,9 @@ class Memoryos:
 
     def retrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
                  record_visits: bool = True) -> RetrievalResult:
-        """Search every tier for ``query`` and assemble a context within the token budget."""
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        """Search every tier for ``query`` and assemble a context within the token budget. A query longer
+        than ``config.max_query_chars`` is searched by its head and tail."""
+        query = check_query(query, self.config.max_query_chars)
         while self._embed_backlog():  # read-your-writes: pages still waiting for a vector
             pass
         qvec = self.embedder.embed([query], purpose="query")[0]
@@ -293,7 +303,7 @@ class Memoryos:
 
     def search(self, query: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
         """mem0-style results: pages of every tier and facts, ranked together by score. Heats nothing."""
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        query = check_query(query, self.config.max_query_chars)
         check_count(limit, "limit", minimum=1)
         while self._embed_backlog():
             pass
@@ -350,7 +360,9 @@ class Memoryos:
     def complete_page(self, page_id: str, agent_response: str) -> Page:
         """Attach the response to a page stored with the user's side only (the answer arrived later).
         Atomic: raises ``InvalidInputError`` if the page already has a response."""
-        agent_response = check_text(agent_response, "agent_response", self.config.max_text_chars, allow_empty=False)
+        agent_response = check_stored_text(agent_response, "agent_response", self.config.max_text_chars)
+        if not agent_response.strip():
+            raise InvalidInputError("agent_response must not be empty")
         page = self.store.get_page(self._scope_id, page_id).page
         text = render_page_text(page.user_input, agent_response)
         vec = self.embedder.embed([text], purpose="pages")[0]
@@ -400,10 +412,10 @@ class Memoryos:
                                                               text=text, source="manual", embedding=vec)])
             return self.store.get_fact(self._scope_id, memory_id).fact
         current = self.store.get_page(self._scope_id, memory_id).page
-        new_in = check_text(user_input if user_input is not None else (text if text is not None else current.user_input),
-                            "user_input", limit)
-        new_out = check_text(agent_response if agent_response is not None else current.agent_response,
-                             "agent_response", limit)
+        new_in = check_stored_text(user_input if user_input is not None else (text if text is not None else current.user_input),
+                                   "user_input", limit)
+        new_out = check_stored_text(agent_response if agent_response is not None else current.agent_response,
+                                    "agent_response", limit)
         if not new_in.strip() and not new_out.strip():
             raise InvalidInputError("a page needs a non-empty user_input or agent_response")
         page_text = render_page_text(new_in, new_out)
@@ -478,13 +490,13 @@ class Memoryos:
 
     # -- async twins -----------------------------------------------------------------------
 
-    async def aadd_memory(self, user_input: str, agent_response: str, timestamp: Any = None,
+    async def aadd_memory(self, user_input: str, agent_response: str = "", timestamp: Any = None,
                           meta_data: dict[str, Any] | None = None) -> Page:
         return await asyncio.to_thread(self.add_memory, user_input, agent_response, timestamp, meta_data)
 
     async def aretrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
                         record_visits: bool = True) -> RetrievalResult:
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        query = check_query(query, self.config.max_query_chars)
         while await asyncio.to_thread(self._embed_backlog):
             pass
         qvec = (await self.embedder.aembed([query], purpose="query"))[0]

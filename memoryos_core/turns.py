@@ -45,7 +45,7 @@ class TurnPairing:
         page = newest[-1]
         if page.agent_response or not page.user_input or page.seq <= after_seq:
             return None
-        if question is not None and page.user_input != question:
+        if question is not None and page.user_input != self.memory.stored_text(question):  # long text: as stored
             return None
         return page
 

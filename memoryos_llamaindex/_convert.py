@@ -187,7 +187,7 @@ TOOLS_HEADER = "[tools used]"
 
 
 def clip(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters with an explicit marker (never silently)."""
+    """A tool argument or result cut to ``limit`` characters with an explicit marker (never silently)."""
     if len(text) <= limit:
         return text
     marker = f" ...[{len(text) - limit} characters truncated]"
@@ -220,14 +220,15 @@ def render_tools(trace: list[dict[str, Any]], max_item_chars: int) -> str:
     return TOOLS_HEADER + "\n" + "\n".join(lines)
 
 
-def turn_answer(turn: Turn, *, max_text_chars: int, max_tool_chars: int) -> str:
-    """The assistant side of a turn as stored: what the assistant said, then the tools it used."""
+def turn_answer(turn: Turn, *, max_tool_chars: int) -> str:
+    """The assistant side of a turn as handed to the core: what the assistant said, then the tools it
+    used. Long text is the core's business (``Memoryos.add_memory`` clips past its limit, with a marker)."""
     answer = turn.agent_text
     trace = turn.trace()
     if trace:
         tools = render_tools(trace, max_tool_chars)
         answer = f"{answer}\n\n{tools}" if answer.strip() else tools
-    return clip(answer, max_text_chars)
+    return answer
 
 
 # -- page / result -> messages ---------------------------------------------------------------

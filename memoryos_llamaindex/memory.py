@@ -29,7 +29,6 @@ from memoryos_core.types import Page, RetrievalResult
 from ._build import resolve_memoryos
 from ._convert import (
     Turn,
-    clip,
     closes_turn,
     context_message,
     copy_message,
@@ -231,7 +230,7 @@ class MemoryOSMemory(BaseMemory):
         self._open = _OpenTurn(page_id=self._store_user(text), user=copy_message(message))
 
     def _store_user(self, text: str) -> str | None:
-        page = self._pairing.store_question(clip(text, self._memoryos.config.max_text_chars), timestamp=time.time())
+        page = self._pairing.store_question(text, timestamp=time.time())
         return page.id if page is not None else None
 
     def _adopt_unanswered(self, user_text: str | None) -> _OpenTurn | None:
@@ -248,18 +247,15 @@ class MemoryOSMemory(BaseMemory):
         if current is None:
             return
         if current.responses:
-            cfg = self._memoryos.config
-            answer = turn_answer(current.as_turn(), max_text_chars=cfg.max_text_chars,
-                                 max_tool_chars=self.max_tool_output_chars)
+            answer = turn_answer(current.as_turn(), max_tool_chars=self.max_tool_output_chars)
             if answer.strip():
                 self._pairing.store_answer(current.page_id, answer, timestamp=time.time())
         self._open = None
 
     def _write_turn(self, turn: Turn) -> Page | None:
         """Store a finished turn as one page (used by set())."""
-        cfg = self._memoryos.config
-        user = clip(turn.user_text, cfg.max_text_chars)
-        answer = turn_answer(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars)
+        user = turn.user_text
+        answer = turn_answer(turn, max_tool_chars=self.max_tool_output_chars)
         if not user.strip() and not answer.strip():
             return None
         return self._memoryos.add_memory(user, answer, timestamp=time.time(), meta_data=dict(SOURCE_META))
@@ -280,7 +276,7 @@ class MemoryOSMemory(BaseMemory):
         deleted.
         """
         systems, turns = group_turns(messages)
-        cfg = self._memoryos.config
+        stored_text = self._memoryos.stored_text  # pages hold long text as the core clipped it
         with self._lock:
             current = self._open
             if current is not None and any(_extends(t, current.as_turn()) for t in turns):
@@ -290,9 +286,8 @@ class MemoryOSMemory(BaseMemory):
             last_open = turns[-1] if turns and not turn_is_closed(turns[-1]) else None
             headless = last_open is not None and not last_open.user_text.strip()
             stored_turns = turns[:-1] if headless else turns
-            wanted = [(clip(t.user_text, cfg.max_text_chars),
-                       "" if t is last_open else turn_answer(t, max_text_chars=cfg.max_text_chars,
-                                                             max_tool_chars=self.max_tool_output_chars))
+            wanted = [(stored_text(t.user_text),
+                       "" if t is last_open else stored_text(turn_answer(t, max_tool_chars=self.max_tool_output_chars)))
                       for t in stored_turns]
             stored = self._memoryos.recent_pages(len(wanted)) if wanted else []
             overlap = 0

@@ -21,7 +21,7 @@ from memoryos_core import Memoryos
 from memoryos_core.prompts import fence_memory
 
 from ._build import resolve_memoryos
-from ._convert import clip, group_turns, message_text, role_of, turn_answer
+from ._convert import group_turns, message_text, role_of, turn_answer
 
 #: Smallest budget worth a retrieval when ``Memory`` asks the block to shrink.
 MIN_BLOCK_TOKENS = 48
@@ -106,10 +106,9 @@ class MemoryOSMemoryBlock(BaseMemoryBlock[str]):
 
     def _put_sync(self, messages: List[ChatMessage]) -> None:
         _systems, turns = group_turns(messages)  # system messages are instructions, not memories
-        cfg = self._memoryos.config
         for turn in turns:
-            user = clip(turn.user_text, cfg.max_text_chars)
-            answer = turn_answer(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars)
+            user = turn.user_text
+            answer = turn_answer(turn, max_tool_chars=self.max_tool_output_chars)
             if user.strip() or answer.strip():
                 self._memoryos.add_memory(user, answer, meta_data={"source": "llamaindex"})
 

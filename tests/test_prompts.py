@@ -32,3 +32,11 @@ def test_the_response_prompt_fences_the_context_in_the_user_role() -> None:
     assert "Ann" not in system.content and user.role == "user"
     assert is_fenced_memory(user.content) and user.content.count("</memory>") == 1
     assert user.content.endswith("</memory>\n\nWhat is my name?")
+
+
+def test_response_prompt_asks_for_dates_and_no_guessing_and_clips_a_huge_question() -> None:
+    system, user = response_messages("Summarise this: " + "x" * 60_000, "- [8 May 2023] Caroline: hi",
+                                     assistant_id="a", relationship_with_user="friend", style_hint="",
+                                     conversation_meta=None)
+    assert "don't remember" in system.content and "yesterday" in system.content
+    assert len(user.content) < 10_000 and "characters clipped" in user.content

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable, Iterator
 
+from ..text_limits import clip_page_to_tokens
 from ..tokens import TokenCounter
 from ..types import ContextSections, Page, PastExchange, Profile, ScoredFact
 from .focus import Focus, one_side
@@ -99,6 +100,7 @@ class ContextAssembler:
     """Fills a token budget with memories, section by section, counted exactly."""
 
     def __init__(self, tokens: TokenCounter) -> None:
+        self._tokens = tokens
         self._count = lru_cache(maxsize=8192)(tokens.count)  # page texts recur across queries
 
     def assemble(self, profile: Profile, short: list[Page], mid: list[RankedPage], user_facts: list[ScoredFact],
@@ -113,7 +115,7 @@ class ContextAssembler:
         """
         fill = _Fill(self._count)
         _fill_known(fill, profile, user_facts, assistant_facts, limit, budget)
-        _fill_recent(fill, short, limit * budget.short_term)
+        _fill_recent(fill, short, limit * budget.short_term, self._tokens)
         fill.used += fill.titles_cost()
         _fill_past(fill, mid, limit, focus)
         sections = fill.sections()
@@ -146,11 +148,14 @@ def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], ass
             fill.used += cost
 
 
-def _fill_recent(fill: _Fill, short: list[Page], share: float) -> None:
-    """The newest recent pages that fit in their share, shown oldest first."""
+def _fill_recent(fill: _Fill, short: list[Page], share: float, tokens: TokenCounter) -> None:
+    """The newest recent pages that fit in their share, shown oldest first. A page longer than half
+    the share (a pasted document) shows its head and the clip marker rather than crowding out the rest."""
     cap = fill.used + share
+    longest = max(32, int(share / 2) - 16)  # 16: the timestamp and speaker labels of the line
     recent: list[Page] = []
     for page in reversed(short):  # newest first under pressure
+        page = clip_page_to_tokens(page, longest, tokens)
         cost = fill.cost([recent_line(page)])
         if fill.used + cost > cap:
             break
