@@ -13,7 +13,7 @@ import os
 import sys
 import time
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .config import default_data_path
 from .errors import MemoryOSError
@@ -324,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="export file, or - for standard input")
     p.set_defaults(func=cmd_import)
 
+    add_mcp_arguments: Callable[[argparse.ArgumentParser], None] | None
     try:
         from .mcp_server import add_cli_arguments as add_mcp_arguments
     except ImportError:
@@ -333,6 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_mcp_arguments(p)
         p.set_defaults(func=cmd_mcp)
 
+    add_bench_arguments: Callable[[argparse.ArgumentParser], None] | None
     try:
         from memoryos_bench.locomo import add_cli_arguments as add_bench_arguments
     except ImportError:

@@ -30,7 +30,7 @@ import faiss
 import numpy as np
 
 from .shutdown import register_native
-from .storage.base import ScopeState, VectorTable
+from .storage.base import ScopeState, Store, VectorTable
 
 log = logging.getLogger("memoryos.index")
 
@@ -238,7 +238,7 @@ class IndexCache:
     change the index under you.
     """
 
-    def __init__(self, store: object, dim: int) -> None:
+    def __init__(self, store: Store, dim: int) -> None:
         self._store = store
         self.dim = dim
         self.lock = threading.RLock()
@@ -255,7 +255,7 @@ class IndexCache:
 
     def sync(self, scope_id: int, state: ScopeState | None = None) -> None:
         """Bring the scope's indexes up to date with the store."""
-        state = state or self._store.scope_state(scope_id)  # type: ignore[attr-defined]
+        state = state or self._store.scope_state(scope_id)
         with self.lock:
             if self._counters.get(scope_id) == state.vec_counter and self._epochs.get(scope_id) == state.vector_epoch:
                 return
@@ -263,13 +263,13 @@ class IndexCache:
             for table in TABLES:
                 entry = self._indexes.setdefault((scope_id, table), VectorIndex(self.dim))
                 if removed:
-                    entry.keep_only(self._store.live_vector_ids(scope_id, table))  # type: ignore[attr-defined]
+                    entry.keep_only(self._store.live_vector_ids(scope_id, table))
                 self._pull(scope_id, table, entry)
             self._epochs[scope_id] = state.vector_epoch
             self._counters[scope_id] = state.vec_counter
 
     def _pull(self, scope_id: int, table: VectorTable, entry: VectorIndex) -> None:
-        rids, vectors, max_seq = self._store.vectors_since(scope_id, table, entry.seq)  # type: ignore[attr-defined]
+        rids, vectors, max_seq = self._store.vectors_since(scope_id, table, entry.seq)
         if len(rids) == 0:
             return
         if vectors.shape[1] != self.dim:

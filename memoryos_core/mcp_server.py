@@ -547,7 +547,7 @@ def page_item(page: Page) -> dict[str, Any]:
 
 
 def fact_item(fact: Fact, score: Optional[float] = None) -> dict[str, Any]:
-    item = {"knowledge": fact.text, "timestamp": format_ts(fact.refers_to if fact.refers_to is not None else fact.created_at),
+    item: dict[str, Any] = {"knowledge": fact.text, "timestamp": format_ts(fact.refers_to if fact.refers_to is not None else fact.created_at),
             "id": fact.id, "source": fact.source}
     if score is not None:
         item["score"] = round(float(score), 4)

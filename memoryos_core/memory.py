@@ -14,7 +14,7 @@ import threading
 from typing import Any, Callable, Literal
 
 from .config import DEFAULT_DATA_DIR, MemoryConfig
-from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError
+from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError, StoreError
 from .index import IndexCache
 from .prompts import response_messages
 from .persona.forget import forget_subject, matches as forget_matches, scrub_summary, terms as forget_terms
@@ -24,7 +24,8 @@ from .providers.local_embeddings import LocalMiniLMEmbedder
 from .providers.metered import MeteredChatModel
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
-from .storage.base import ConflictError, ExactValue, FactWrite, HeatParams
+from .policy import ExactValue, Policy
+from .storage.base import ConflictError, FactWrite
 from .storage import open_store
 from .storage.base import Store
 from .text_limits import PiecewiseEmbedder, check_query, check_stored_text, clip_with_marker
@@ -119,17 +120,17 @@ class Memoryos:
         self.embedder = PiecewiseEmbedder(embedder, self.usage)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
-        self.store = store if store is not None else open_store(data_storage_path)
+        self.store: Store = store if store is not None else open_store(data_storage_path)
         self.data_storage_path = str(data_storage_path)
         self.background = background
         cfg = self.config
-        self.heat = HeatParams(cfg.heat_alpha, cfg.heat_beta, cfg.heat_gamma, cfg.recency_tau_seconds,
-                               cfg.mid_term_heat_threshold)
+        self.policy = Policy.from_config(cfg)
+        self.heat = self.policy.heat
         self.indexes = IndexCache(self.store, self.embedder.dim)
         self.retriever = Retriever(self.store, self.indexes, self.tokens, cfg, self.heat)
-        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
-        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
-        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._scope_id = self._open_scope()
         self._embed_lock = threading.Lock()
         self._make_runner()
         self._closed = False
@@ -137,6 +138,12 @@ class Memoryos:
         self.last_forget: ForgetResult | None = None
         if self.store.open_jobs(self._scope_id) or self.store.unembedded_pages(self._scope_id, 1):
             self._kick()  # work left by an earlier process
+
+    def _open_scope(self) -> int:
+        scope_id = self.store.scope(self.user_id, self.assistant_id)
+        if scope_id is None:  # a store creates the scope unless told not to
+            raise StoreError("the store did not open this user's scope")
+        return scope_id
 
     def _make_runner(self) -> None:
         self._runner = JobRunner(self.store, self._scope_id, self.config,
@@ -165,8 +172,7 @@ class Memoryos:
         embedding = None if self.background else self.embedder.embed([text], purpose="pages")[0]
         page, _ = self.store.add_page(
             self._scope_id, user_input=user_input, agent_response=agent_response, timestamp=ts, meta=meta,
-            tokens=self.tokens.count(text), embedding=embedding, short_term_capacity=cfg.short_term_capacity,
-            batch_size=cfg.consolidation_batch_size)
+            tokens=self.tokens.count(text), embedding=embedding, consolidate_at=self.policy.consolidate_at)
         subject = forget_subject(user_input)
         if subject is not None:  # "please forget my passport number": done before anything reads it again
             self.last_forget = self.forget(subject)
@@ -378,7 +384,7 @@ class Memoryos:
 
     def update_user_profile(self, **fields: Any) -> Profile:
         """Set (or, with None, remove) profile fields by hand; recorded in history."""
-        return self.store.set_profile_fields(self._scope_id, fields)
+        return self.store.set_profile_fields(self._scope_id, fields, self.policy)
 
     def get_user_knowledge(self) -> list[Fact]:
         return [f.fact for f in self.store.facts(self._scope_id, "user")]
@@ -436,7 +442,7 @@ class Memoryos:
         self._runner.stop()
         self.store.delete_user(self.user_id)
         self.indexes.forget(self._scope_id)
-        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._scope_id = self._open_scope()
         self._make_runner()
 
     def history(self, memory_id: str | None = None) -> list[HistoryEntry]:
@@ -485,7 +491,7 @@ class Memoryos:
                 for i, f in enumerate(facts)])
         fields = (data.get("profile") or {}).get("fields") or {}
         if fields:
-            self.store.set_profile_fields(self._scope_id, fields)
+            self.store.set_profile_fields(self._scope_id, fields, self.policy)
         return len(pages)
 
     # -- async twins -----------------------------------------------------------------------

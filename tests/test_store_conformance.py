@@ -19,7 +19,8 @@ import pytest
 from memoryos_core import HashingEmbedder, InvalidInputError, Memoryos, NotFoundError, StoreError
 from memoryos_core.config import MemoryConfig
 from memoryos_core.storage import ConflictError, PostgresStore, SQLiteStore, open_store
-from memoryos_core.storage.base import FactWrite, HeatParams, Job, PageRow, SegmentWrite
+from memoryos_core.policy import HeatParams, Policy
+from memoryos_core.storage.base import FactWrite, Job, PageRow, SegmentWrite
 
 pytest_plugins = ["pg_server"]
 
@@ -31,6 +32,12 @@ CFG = MemoryConfig()
 
 def heat(threshold: float = 5.0) -> HeatParams:
     return HeatParams(CFG.heat_alpha, CFG.heat_beta, CFG.heat_gamma, CFG.recency_tau_seconds, threshold)
+
+
+def policy(threshold: float = 5.0, *, capacity: int = 100, knowledge: int = 100) -> Policy:
+    """The rules the engine hands a store: heat at ``threshold``, ``capacity`` live segments, ``knowledge`` facts."""
+    return Policy(heat(threshold), short_term_capacity=100, consolidation_batch=8, mid_term_capacity=capacity,
+                  knowledge_capacity=knowledge)
 
 
 def vec(seed: int) -> np.ndarray:
@@ -56,8 +63,7 @@ def store(location: str) -> Iterator[Any]:
 def add(store: Any, sid: int, text: str, ts: float, *, embedding: np.ndarray | None = None, capacity: int = 100,
         batch: int = 8, meta: dict[str, Any] | None = None) -> tuple[Any, bool]:
     return store.add_page(sid, user_input=text, agent_response=f"re: {text}", timestamp=ts, meta=meta or {},
-                          tokens=len(text.split()), embedding=embedding, short_term_capacity=capacity,
-                          batch_size=batch)
+                          tokens=len(text.split()), embedding=embedding, consolidate_at=capacity + batch)
 
 
 def claim(store: Any, sid: int, owner: str = "w1", lease: float = 60.0) -> Job:
@@ -78,8 +84,7 @@ def consolidate(store: Any, sid: int, groups: list[list[PageRow]], *, capacity: 
                                    keywords=[f"kw{i}", "shared"], summary_source="heuristic",
                                    page_rids=[r.rid for r in group], added_vec_sum=total.astype(np.float32),
                                    last_active=max(r.page.timestamp for r in group)))
-    return store.apply_consolidation(sid, job, owner, writes, heat=heat(threshold), capacity=capacity,
-                                     short_term_capacity=100, batch_size=8)
+    return store.apply_consolidation(sid, job, owner, writes, policy(threshold, capacity=capacity))
 
 
 def pages_in_short(store: Any, sid: int, n: int = 1000) -> list[PageRow]:
@@ -271,13 +276,11 @@ def test_lost_lease_means_conflict_and_nothing_written(store: Any) -> None:
     write = SegmentWrite(rid=None, summary="s", keywords=[], summary_source="heuristic", page_rids=[short[0].rid],
                          added_vec_sum=short[0].embedding, last_active=T0)
     with pytest.raises(ConflictError):
-        store.apply_consolidation(sid, slow, "slow", [write], heat=heat(), capacity=10, short_term_capacity=100,
-                                  batch_size=8)
+        store.apply_consolidation(sid, slow, "slow", [write], policy(capacity=10))
     store.release_job(slow, "slow", "conflict", time.time(), give_up=False)  # not the owner: no effect
     assert store.open_jobs(sid)[0]["status"] == "running" and store.list_segments(sid, heat()) == []
     write.rid, write.id = None, None
-    store.apply_consolidation(sid, fast, "fast", [write], heat=heat(), capacity=10, short_term_capacity=100,
-                              batch_size=8)
+    store.apply_consolidation(sid, fast, "fast", [write], policy(capacity=10))
     assert store.open_jobs(sid) == [] and len(store.list_segments(sid, heat())) == 1
     with pytest.raises(ConflictError):
         store.finish_job(slow, "slow")
@@ -350,8 +353,7 @@ def test_persona_writes_facts_profile_and_resets_heat(store: Any) -> None:
                   source_pages=[batch[1].page.id], embedding=vec(101)),
     ]
     store.apply_persona(sid, job, "w1", page_rids=[r.rid for r in batch], fact_writes=writes,
-                        profile_changes={"location": "city 0", "likes": ["maps"]}, knowledge_capacity=10,
-                        heat=heat(0.5))
+                        profile_changes={"location": "city 0", "likes": ["maps"]}, policy=policy(0.5, knowledge=10))
     user = store.facts(sid, "user")
     assert [(f.fact.text, f.fact.slot, f.fact.refers_to, f.fact.source_page_ids) for f in user] == [
         ("User lives in city 0", "location", T0, [batch[0].page.id])]
@@ -378,7 +380,7 @@ def test_persona_writes_facts_profile_and_resets_heat(store: Any) -> None:
     job2 = claim(store, sid)
     with pytest.raises(ConflictError):
         store.apply_persona(sid, job2, "w1", page_rids=[batch[0].rid], fact_writes=[], profile_changes={},
-                            knowledge_capacity=10, heat=heat(1.0))
+                            policy=policy(1.0, knowledge=10))
 
 
 def test_knowledge_capacity_evicts_the_oldest(store: Any) -> None:
@@ -387,8 +389,8 @@ def test_knowledge_capacity_evicts_the_oldest(store: Any) -> None:
     job = claim(store, sid)
     writes = [FactWrite(op="add", kind="user", event="ADD", text=f"fact {i}", source="heuristic", embedding=vec(i))
               for i in range(3)]
-    store.apply_persona(sid, job, "w1", page_rids=[], fact_writes=writes, profile_changes={}, knowledge_capacity=2,
-                        heat=heat(1.0))
+    store.apply_persona(sid, job, "w1", page_rids=[], fact_writes=writes, profile_changes={},
+                        policy=policy(1.0, knowledge=2))
     assert [f.fact.text for f in store.facts(sid, "user")] == ["fact 1", "fact 2"]
     assert [f.fact.text for f in store.facts(sid, "user", active_only=False)] == ["fact 0", "fact 1", "fact 2"]
     assert [h.event for h in store.history(sid) if h.target_kind == "fact"] == ["ADD", "ADD", "ADD", "EVICT"]
@@ -422,10 +424,10 @@ def test_manual_fact_edits(store: Any) -> None:
 def test_profile_fields_merge_with_history(store: Any) -> None:
     sid = store.scope("alice", "a")
     assert store.profile(sid).fields == {} and store.profile(sid).updated_at is None
-    store.set_profile_fields(sid, {"name": "Alice", "likes": ["tea"]})
-    p = store.set_profile_fields(sid, {"name": "Alicia", "likes": ["tea", "chess"], "city": ""})
+    store.set_profile_fields(sid, policy=policy(), changes={"name": "Alice", "likes": ["tea"]})
+    p = store.set_profile_fields(sid, policy=policy(), changes={"name": "Alicia", "likes": ["tea", "chess"], "city": ""})
     assert p.fields == {"name": "Alicia", "likes": ["tea", "chess"]} and p.updated_at
-    p = store.set_profile_fields(sid, {"name": None})
+    p = store.set_profile_fields(sid, policy=policy(), changes={"name": None})
     assert p.fields == {"likes": ["tea", "chess"]}
     assert [(h.target_id, h.event) for h in store.history(sid)] == [
         ("name", "ADD"), ("likes", "ADD"), ("name", "UPDATE"), ("likes", "UPDATE"), ("name", "DELETE")]
@@ -557,7 +559,7 @@ def test_counts_export_and_delete_user(store: Any) -> None:
     consolidate(store, a, [pages_in_short(store, a)[:2]], threshold=1.0)
     store.write_facts(a, [FactWrite(op="add", kind="user", event="ADD", text="alice fact", source="manual",
                                     embedding=vec(9))])
-    store.set_profile_fields(a, {"name": "Alice"})
+    store.set_profile_fields(a, {"name": "Alice"}, policy())
     add(store, a2, "alice at the chef", T0)
     add(store, b, "bob's page", T0)
     counts = store.counts(a)
@@ -689,7 +691,7 @@ def test_migration_steps_are_checked() -> None:
 def test_page_completion_is_atomic(store: Any) -> None:
     sid = store.scope("alice", "a")
     page, _ = store.add_page(sid, user_input="What's a good name for a beagle?", agent_response="", timestamp=T0,
-                             meta={}, tokens=8, embedding=vec(1), short_term_capacity=10, batch_size=8)
+                             meta={}, tokens=8, embedding=vec(1), consolidate_at=18)
     done = store.update_page(sid, page.id, user_input=page.user_input, agent_response="Biscuit.", tokens=9,
                              embedding=vec(2), only_if_unanswered=True)
     assert done.agent_response == "Biscuit." and done.seq == page.seq

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any, Iterable
 
-from ..storage.base import ExactValue
+from ..policy import ExactValue
 from .observe import Observation
 
 LIST_FIELDS = frozenset({"likes", "dislikes", "family", "pets", "hobbies", "goals"})

@@ -42,7 +42,7 @@ class Focus:
 
     def _names(self, side: str) -> bool:
         m = NAMED_SIDE.match(side)
-        return bool(m) and re.search(rf"\b{re.escape(m.group(0)[:-2])}\b", self.text) is not None
+        return m is not None and re.search(rf"\b{re.escape(m.group(0)[:-2])}\b", self.text) is not None
 
     def side(self, page: Page) -> str | None:
         """``"user"`` or ``"assistant"``: the side of ``page`` the question is about; None when neither

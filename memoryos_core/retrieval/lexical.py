@@ -15,7 +15,7 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 
 from ..index import IndexCache
-from ..storage.base import PageRow
+from ..storage.base import PageRow, Store
 from ..words import search_terms
 
 #: Exchanges further apart than this start a new sitting.
@@ -225,7 +225,7 @@ class LexicalIndex:
 
     FETCH = 500
 
-    def __init__(self, store: Any, indexes: IndexCache) -> None:
+    def __init__(self, store: Store, indexes: IndexCache) -> None:
         self.store, self.indexes = store, indexes
         self._lock = threading.Lock()
         self._scopes: dict[int, Lexicon] = {}

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from ..storage.base import PageRow
+from ..storage.base import PageRow, Store
 from ..types import ScoredPage
 from ..words import search_terms
 from .lexical import LexicalIndex, Lexicon, top_docs
@@ -52,7 +51,7 @@ class _Scored:
 class PageRanker:
     """Ranks a scope's searchable pages for a query (indexes synced by the caller)."""
 
-    def __init__(self, store: Any, vectors: VectorSearch, lexical: LexicalIndex) -> None:
+    def __init__(self, store: Store, vectors: VectorSearch, lexical: LexicalIndex) -> None:
         self.store, self.vectors, self.lexical = store, vectors, lexical
 
     def rank(self, scope_id: int, query: str, qvec: np.ndarray, top_k: int, exclude: set[int]) -> list[RankedPage]:

@@ -49,8 +49,8 @@ def date_line(date: str) -> str:
 def utterances(page: Page) -> list[Utterance]:
     """The sides of a past page with their speakers: the names the sides start with ("Caroline: ..."),
     when every side starts with one (they say more in fewer tokens), else the role labels."""
-    sides: list[tuple[Role, str]] = [(role, side) for role, side in (("user", page.user_input),
-                                                                     ("assistant", page.agent_response)) if side]
+    both: tuple[tuple[Role, str], ...] = (("user", page.user_input), ("assistant", page.agent_response))
+    sides = [(role, side) for role, side in both if side]
     spoken: list[Utterance] = []
     for role, side in sides:
         named = NAMED_SIDE.match(side)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..config import MemoryConfig
 from ..index import IndexCache
-from ..storage.base import HeatParams
+from ..storage.base import HeatParams, Store
 from ..tokens import TokenCounter
 from ..types import Page, RetrievalResult, ScoredFact, ScoredPage
 from .context import Budget, ContextAssembler
@@ -22,7 +22,7 @@ from .vectors import VectorSearch
 class Retriever:
     """Retrieval for one store: ranking, the token-budgeted context, and heat for the pages used."""
 
-    def __init__(self, store: Any, indexes: IndexCache, tokens: TokenCounter, config: MemoryConfig,
+    def __init__(self, store: Store, indexes: IndexCache, tokens: TokenCounter, config: MemoryConfig,
                  heat: HeatParams) -> None:
         self.store, self.indexes, self.tokens, self.config, self.heat = store, indexes, tokens, config, heat
         self.lexical = LexicalIndex(store, indexes)

@@ -6,20 +6,18 @@ touches an index's internals.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 
 from ..config import MemoryConfig
 from ..index import IndexCache
-from ..storage.base import VectorTable
+from ..storage.base import Store, VectorTable
 from ..types import ScoredFact
 
 
 class VectorSearch:
     """Cosine look-ups of one query against a scope's indexes (call ``IndexCache.sync`` first)."""
 
-    def __init__(self, store: Any, indexes: IndexCache, config: MemoryConfig) -> None:
+    def __init__(self, store: Store, indexes: IndexCache, config: MemoryConfig) -> None:
         self.store, self.indexes, self.config = store, indexes, config
 
     def nearest_pages(self, scope_id: int, qvec: np.ndarray, k: int) -> list[tuple[int, float]]:

@@ -40,10 +40,15 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..errors import InvalidInputError, NotFoundError, StoreError
+from ..policy import ExactValue, FactAge, Policy, SegmentHeat
 from ..types import Fact, HistoryEntry, Page, Profile, Segment, render_page_text
 from .base import (
     ConflictError,
-    ExactValue,
+    ExportRows,
+    JobKind,
+    OpenJob,
+    TierCounts,
+    tier_counts,
     FactRow,
     FactWrite,
     HeatParams,
@@ -171,7 +176,7 @@ def redact_dsn(dsn: str) -> str:
     except Exception:  # noqa: BLE001 - a malformed DSN: show nothing of it
         return "<unparsable DSN>"
     params.pop("password", None)
-    return _conninfo.make_conninfo(**{k: v for k, v in params.items() if v is not None})
+    return _conninfo.make_conninfo("", **{k: v for k, v in params.items() if v is not None})
 
 
 def _clean(text: str | None) -> str | None:
@@ -225,7 +230,7 @@ class PostgresStore:
     # -- connections and transactions -------------------------------------------------------
 
     def _connect(self, prepare_threshold: int | None) -> Any:
-        params = {} if "connect_timeout" in _conninfo.conninfo_to_dict(self.dsn) else {
+        params: dict[str, Any] = {} if "connect_timeout" in _conninfo.conninfo_to_dict(self.dsn) else {
             "connect_timeout": max(1, int(self.timeout))}
         try:
             return psycopg.connect(self.dsn, autocommit=True, prepare_threshold=prepare_threshold, **params)
@@ -393,24 +398,23 @@ class PostgresStore:
         meta: dict[str, Any],
         tokens: int,
         embedding: np.ndarray | None,
-        short_term_capacity: int,
-        batch_size: int,
+        consolidate_at: int,
     ) -> tuple[Page, bool]:
-        """Insert one page into short-term; enqueue consolidation once a batch has overflowed."""
+        """Insert one page into short-term; queue consolidation once short-term holds ``consolidate_at`` pages."""
         _require_no_nul(user_input, agent_response)
         page_id = new_id("pg")
         now = time.time()
         seq, enqueued = self._call(
             "SELECT o_seq, o_enqueued FROM memoryos_add_page(%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (scope_id, page_id, user_input, agent_response, timestamp, now, json.dumps(meta, ensure_ascii=False), tokens,
-             vec_to_blob(embedding) if embedding is not None else None, short_term_capacity, batch_size))
+             vec_to_blob(embedding) if embedding is not None else None, consolidate_at, 0))
         page = Page(id=page_id, user_input=user_input, agent_response=agent_response, timestamp=timestamp,
                     tier="short", segment_id=None, meta=meta, created_at=now, seq=seq)
         return page, enqueued
 
-    def _maybe_enqueue_consolidation(self, conn: Any, scope_id: int, capacity: int, batch: int) -> bool:
+    def _maybe_enqueue_consolidation(self, conn: Any, scope_id: int, consolidate_at: int) -> bool:
         count = conn.execute("SELECT COUNT(*) FROM pages WHERE scope_id = %s AND tier = 'short'", (scope_id,)).fetchone()[0]
-        if count - capacity >= batch:
+        if count >= consolidate_at:
             return self._enqueue(conn, scope_id, "consolidate")
         return False
 
@@ -470,7 +474,8 @@ class PostgresStore:
         return rows[0]
 
     def list_pages(self, scope_id: int, *, tier: str | None, limit: int, offset: int) -> list[Page]:
-        where, params = "p.scope_id = %s", [scope_id]
+        where: str = "p.scope_id = %s"
+        params: list[Any] = [scope_id]
         if tier:
             where += " AND p.tier = %s"
             params.append(tier)
@@ -602,6 +607,7 @@ class PostgresStore:
             self._bump_epoch(conn, scope_id)
             self._history(conn, scope_id, "memory", "forget", "FORGET", None, note, now)
 
+
     # -- segments ---------------------------------------------------------------------------
 
     @staticmethod
@@ -638,7 +644,7 @@ class PostgresStore:
         return [self._segment(r, heat, clock) for r in rows]
 
     def apply_consolidation(self, scope_id: int, job: Job, owner: str, writes: Sequence[SegmentWrite],
-                            *, heat: HeatParams, capacity: int, short_term_capacity: int, batch_size: int) -> list[str]:
+                            policy: Policy) -> list[str]:
         """Move pages into segments in one transaction; returns ids of segments created."""
         created: list[str] = []
         now = time.time()
@@ -683,31 +689,30 @@ class PostgresStore:
                 conn.execute("UPDATE pages SET tier = 'mid', segment_rid = %s WHERE rid = ANY(%s::bigint[])",
                              (w.rid, list(w.page_rids)))
             self._finish_job(conn, job)
-            self._after_segment_change(conn, scope_id, heat, capacity, [w.rid for w in writes if w.rid is not None])
-            self._maybe_enqueue_consolidation(conn, scope_id, short_term_capacity, batch_size)
+            self._after_segment_change(conn, scope_id, policy, [w.rid for w in writes if w.rid is not None])
+            self._maybe_enqueue_consolidation(conn, scope_id, policy.consolidate_at)
         return created
 
-    def _after_segment_change(self, conn: Any, scope_id: int, heat: HeatParams, capacity: int,
-                              touched: Sequence[int]) -> None:
-        """Enqueue persona analysis if a touched segment got hot; archive the coldest beyond capacity."""
+    @staticmethod
+    def _segment_heat(conn: Any, where: str, params: Sequence[Any]) -> list[SegmentHeat]:
+        return [SegmentHeat(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in conn.execute(
+            f"SELECT rid, id, visits, fresh_pages, last_active, archived FROM segments WHERE {where}", params).fetchall()]
+
+    def _after_segment_change(self, conn: Any, scope_id: int, policy: Policy, touched: Sequence[int]) -> None:
+        """Ask the policy: queue persona analysis if a touched segment got hot; archive the coldest beyond capacity."""
         clock = self._clock(conn, scope_id)
-        if touched:
-            hot = conn.execute("SELECT visits, fresh_pages, last_active FROM segments WHERE rid = ANY(%s::bigint[])"
-                               " AND fresh_pages > 0", (list(touched),)).fetchall()
-            if any(heat.heat(v, fresh, last, clock) >= heat.threshold for v, fresh, last in hot):
-                self._enqueue(conn, scope_id, "persona")
+        if touched and policy.heat.any_hot(self._segment_heat(conn, "rid = ANY(%s::bigint[])", (list(touched),)), clock):
+            self._enqueue(conn, scope_id, "persona")
         live = conn.execute("SELECT COUNT(*) FROM segments WHERE scope_id = %s AND NOT archived", (scope_id,)).fetchone()[0]
-        if live <= capacity:
+        if not policy.archive_count(live):
             return
-        rows = conn.execute("SELECT rid, id, visits, fresh_pages, last_active FROM segments"
-                            " WHERE scope_id = %s AND NOT archived", (scope_id,)).fetchall()
-        coldest = sorted(rows, key=lambda r: heat.heat(r[2], r[3], r[4], clock))[: live - capacity]
-        for rid, sid, _, _, _ in coldest:
-            conn.execute("UPDATE segments SET archived = TRUE WHERE rid = %s", (rid,))
-            conn.execute("UPDATE pages SET tier = 'archived' WHERE segment_rid = %s", (rid,))
-            self._history(conn, scope_id, "segment", sid, "ARCHIVE", None, None)
+        coldest = policy.to_archive(self._segment_heat(conn, "scope_id = %s AND NOT archived", (scope_id,)), clock)
+        for seg in coldest:
+            conn.execute("UPDATE segments SET archived = TRUE WHERE rid = %s", (seg.rid,))
+            conn.execute("UPDATE pages SET tier = 'archived' WHERE segment_rid = %s", (seg.rid,))
+            self._history(conn, scope_id, "segment", seg.id, "ARCHIVE", None, None)
         self._bump_epoch(conn, scope_id)
-        if any(fresh > 0 for _, _, _, fresh, _ in coldest):  # distil what is left before it goes cold
+        if policy.distil_before_archiving(coldest):
             self._enqueue(conn, scope_id, "persona")
 
     def record_visits(self, scope_id: int, segment_rids: Sequence[int], heat: HeatParams) -> None:
@@ -721,8 +726,8 @@ class PostgresStore:
                 return
             hot = conn.execute(
                 "UPDATE segments SET visits = visits + 1, last_active = %s WHERE scope_id = %s AND rid = ANY(%s::bigint[])"
-                " RETURNING visits, fresh_pages, last_active", (clock, scope_id, rids)).fetchall()
-            if any(f > 0 and heat.heat(v, f, last, clock) >= heat.threshold for v, f, last in hot):
+                " RETURNING rid, id, visits, fresh_pages, last_active, archived", (clock, scope_id, rids)).fetchall()
+            if heat.any_hot([SegmentHeat(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in hot], clock):
                 self._enqueue(conn, scope_id, "persona")
 
     # -- persona ----------------------------------------------------------------------------
@@ -730,9 +735,7 @@ class PostgresStore:
     def _persona_segments(self, conn: Any, scope_id: int, heat: HeatParams) -> list[int]:
         """Segments with unanalysed pages that are hot, or archived (distilled before they go)."""
         clock = self._clock(conn, scope_id)
-        rows = conn.execute("SELECT rid, visits, fresh_pages, last_active, archived FROM segments"
-                            " WHERE scope_id = %s AND fresh_pages > 0", (scope_id,)).fetchall()
-        return [rid for rid, v, f, last, arch in rows if arch or heat.heat(v, f, last, clock) >= heat.threshold]
+        return heat.for_persona(self._segment_heat(conn, "scope_id = %s AND fresh_pages > 0", (scope_id,)), clock)
 
     def persona_batch(self, scope_id: int, heat: HeatParams, limit: int, *, quiet: bool = False) -> list[PageRow]:
         """Unanalysed pages of hot segments (and of archived ones), oldest first; with ``quiet``, the
@@ -752,7 +755,8 @@ class PostgresStore:
             return rows
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
-        where, params = "scope_id = %s", [scope_id]
+        where: str = "scope_id = %s"
+        params: list[Any] = [scope_id]
         if kind:
             where += " AND kind = %s"
             params.append(kind)
@@ -776,7 +780,7 @@ class PostgresStore:
 
     def apply_persona(self, scope_id: int, job: Job, owner: str, *, page_rids: Sequence[int],
                       fact_writes: Sequence[FactWrite], profile_changes: dict[str, Any],
-                      knowledge_capacity: int, heat: HeatParams) -> None:
+                      policy: Policy) -> None:
         """Write reconciled facts and profile changes, mark pages analysed, reset heat; one transaction."""
         now = time.time()
         rids = list(page_rids)
@@ -791,17 +795,15 @@ class PostgresStore:
                     raise ConflictError("pages were analysed or deleted meanwhile")
             retired = self._apply_fact_writes(conn, scope_id, fact_writes, now)
             for kind in ("user", "assistant"):
-                extra = conn.execute("SELECT COUNT(*) FROM facts WHERE scope_id = %s AND kind = %s AND active",
-                                     (scope_id, kind)).fetchone()[0] - knowledge_capacity
-                if extra > 0:
-                    for rid, fid, text in conn.execute(
-                        "SELECT rid, id, text FROM facts WHERE scope_id = %s AND kind = %s AND active"
-                        " ORDER BY updated_at, rid LIMIT %s", (scope_id, kind, extra)).fetchall():
-                        conn.execute("UPDATE facts SET active = FALSE, updated_at = %s WHERE rid = %s", (now, rid))
-                        self._history(conn, scope_id, "fact", fid, "EVICT", text, None)
+                active = [FactAge(*r) for r in conn.execute(
+                    "SELECT rid, id, text, updated_at FROM facts WHERE scope_id = %s AND kind = %s AND active",
+                    (scope_id, kind)).fetchall()]
+                for fact in policy.to_evict(active):
+                    conn.execute("UPDATE facts SET active = FALSE, updated_at = %s WHERE rid = %s", (now, fact.rid))
+                    self._history(conn, scope_id, "fact", fact.id, "EVICT", fact.text, None)
                     retired = True
             if profile_changes:
-                self._merge_profile(conn, scope_id, profile_changes, now)
+                self._merge_profile(conn, scope_id, profile_changes, now, policy)
             if rids:
                 conn.execute("UPDATE pages SET analyzed = TRUE WHERE rid = ANY(%s::bigint[])", (rids,))
                 conn.execute(
@@ -812,46 +814,30 @@ class PostgresStore:
                 self._bump_epoch(conn, scope_id)
             self._finish_job(conn, job)
             # More hot pages than one batch took: keep going.
-            if self._has_persona_work(conn, scope_id, heat):
+            if self._persona_segments(conn, scope_id, policy.heat):
                 self._enqueue(conn, scope_id, "persona")
 
-    def _has_persona_work(self, conn: Any, scope_id: int, heat: HeatParams) -> bool:
-        return bool(self._persona_segments(conn, scope_id, heat))
-
-    def _merge_profile(self, conn: Any, scope_id: int, changes: dict[str, Any], now: float) -> None:
+    def _merge_profile(self, conn: Any, scope_id: int, changes: dict[str, Any], now: float, policy: Policy) -> None:
         row = conn.execute("SELECT fields FROM profiles WHERE scope_id = %s", (scope_id,)).fetchone()
-        fields = json.loads(row[0]) if row else {}
-        for key, value in changes.items():
-            old = fields.get(key)
-            exact = isinstance(value, ExactValue)
-            if exact:
-                value = list(value.value)
-            if value is None or value == "" or value == []:
-                if key in fields:
-                    del fields[key]
-                    self._history(conn, scope_id, "profile", key, "DELETE", json.dumps(old, ensure_ascii=False), None)
-                continue
-            if isinstance(old, list) and isinstance(value, list) and not exact:
-                value = old + [v for v in value if v not in old]
-            if value != old:
-                fields[key] = value
-                self._history(conn, scope_id, "profile", key, "UPDATE" if key in fields and old is not None else "ADD",
-                              json.dumps(old, ensure_ascii=False) if old is not None else None,
-                              json.dumps(value, ensure_ascii=False))
+        merged = policy.merge_profile(json.loads(row[0]) if row else {}, changes)
+        for change in merged.changes:
+            self._history(conn, scope_id, "profile", change.key, change.event,
+                          None if change.old is None else json.dumps(change.old, ensure_ascii=False),
+                          None if change.new is None else json.dumps(change.new, ensure_ascii=False))
         conn.execute(
             "INSERT INTO profiles (scope_id, fields, updated_at) VALUES (%s, %s, %s)"
             " ON CONFLICT (scope_id) DO UPDATE SET fields = EXCLUDED.fields, updated_at = EXCLUDED.updated_at",
-            (scope_id, _clean(json.dumps(fields, ensure_ascii=False)), now))
+            (scope_id, _clean(json.dumps(merged.fields, ensure_ascii=False)), now))
 
     def profile(self, scope_id: int) -> Profile:
         row = self._fetchone("SELECT fields, updated_at FROM profiles WHERE scope_id = %s", (scope_id,))
         return Profile(fields=json.loads(row[0]) if row else {}, updated_at=row[1] if row else None)
 
-    def set_profile_fields(self, scope_id: int, changes: dict[str, Any]) -> Profile:
+    def set_profile_fields(self, scope_id: int, changes: dict[str, Any], policy: Policy) -> Profile:
         with self._write() as conn:
             if self._lock_scope(conn, scope_id) is None:
                 raise StoreError(_DELETED)
-            self._merge_profile(conn, scope_id, changes, time.time())
+            self._merge_profile(conn, scope_id, changes, time.time(), policy)
         return self.profile(scope_id)
 
     def get_fact(self, scope_id: int, fact_id: str) -> FactRow:
@@ -912,7 +898,7 @@ class PostgresStore:
             " ON CONFLICT DO NOTHING RETURNING id", (scope_id, kind, now, now)).fetchone()  # jobs_one_open
         return row is not None
 
-    def enqueue(self, scope_id: int, kind: str) -> bool:
+    def enqueue(self, scope_id: int, kind: JobKind) -> bool:
         with self._write() as conn:
             if self._lock_scope(conn, scope_id) is None:
                 raise StoreError(_DELETED)
@@ -968,10 +954,10 @@ class PostgresStore:
                 " last_error = %s, updated_at = %s WHERE id = %s AND (owner = %s OR owner IS NULL)",
                 ("failed" if give_up else "pending", retry_at, _clean(error[:2000]), time.time(), job.id, owner))
 
-    def open_jobs(self, scope_id: int) -> list[dict[str, Any]]:
+    def open_jobs(self, scope_id: int) -> list[OpenJob]:
         rows = self._fetchall("SELECT id, kind, status, attempts, not_before, last_error FROM jobs WHERE scope_id = %s"
                               " ORDER BY id", (scope_id,))
-        return [dict(zip(("id", "kind", "status", "attempts", "not_before", "last_error"), r)) for r in rows]
+        return [OpenJob(id=r[0], kind=r[1], status=r[2], attempts=r[3], not_before=r[4], last_error=r[5]) for r in rows]
 
     def retry_failed_jobs(self, scope_id: int) -> int:
         """Make failed jobs due again: per kind, the newest failed one, unless one is already open."""
@@ -1035,7 +1021,8 @@ class PostgresStore:
 
     @staticmethod
     def _history_rows(conn: Any, scope_id: int, target_id: str | None, limit: int) -> list[HistoryEntry]:
-        where, params = "scope_id = %s", [scope_id]
+        where: str = "scope_id = %s"
+        params: list[Any] = [scope_id]
         if target_id:
             where += " AND target_id = %s"
             params.append(target_id)
@@ -1046,8 +1033,8 @@ class PostgresStore:
     def history(self, scope_id: int, target_id: str | None = None, limit: int = 1000) -> list[HistoryEntry]:
         return self._autocommit(lambda conn: self._history_rows(conn, scope_id, target_id, limit))
 
-    def counts(self, scope_id: int) -> dict[str, int]:
-        out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}
+    def counts(self, scope_id: int) -> TierCounts:
+        out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}  # filled below
         with self._read() as conn:
             for tier, n in conn.execute("SELECT tier, COUNT(*) FROM pages WHERE scope_id = %s GROUP BY tier",
                                         (scope_id,)).fetchall():
@@ -1061,7 +1048,7 @@ class PostgresStore:
                 " (SELECT COUNT(*) FROM jobs WHERE scope_id = %(s)s AND status = 'failed')", {"s": scope_id}).fetchone()
         keys = ("segments", "user_knowledge", "assistant_knowledge", "unembedded", "pending_jobs", "failed_jobs")
         out.update(zip(keys, (int(n) for n in row)))
-        return out
+        return tier_counts(out)
 
     def delete_user(self, user_id: str) -> int:
         """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs)."""
@@ -1074,7 +1061,7 @@ class PostgresStore:
                 conn.execute("DELETE FROM scopes WHERE id = ANY(%s::bigint[])", (scope_ids,))
         return len(scope_ids)
 
-    def export_rows(self, scope_id: int) -> dict[str, Any]:
+    def export_rows(self, scope_id: int) -> ExportRows:
         with self._read() as conn:
             pages = self._page_rows(conn, "p.scope_id = %s", (scope_id,), order="p.seq")
             segs = conn.execute(f"SELECT {_SEG_COLS} FROM segments WHERE scope_id = %s ORDER BY rid", (scope_id,)).fetchall()

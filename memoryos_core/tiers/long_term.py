@@ -21,9 +21,14 @@ from ..index import IndexCache
 from ..persona import plan as persona_rules
 from ..persona.forget import is_forget_request
 from ..persona.observe import Observation, TurnReader
+from ..providers.metered import MeteredChatModel, MeteredEmbedder
+from ..policy import Policy
 from ..prompts import PersonaOut, persona_messages
-from ..storage.base import FactRow, FactWrite, HeatParams, Job, PageRow
+from ..storage.base import FactRow, FactWrite, Job, PageRow
+
+from ..storage.base import Store
 from ..structured import call_structured
+from ..types import FactKind
 
 log = logging.getLogger("memoryos.persona")
 
@@ -69,16 +74,16 @@ def _parse_day(value: str | None) -> float | None:
 
 
 class PersonaUpdater:
-    def __init__(self, store: Any, indexes: IndexCache, embedder: Any, llm: Any | None, config: MemoryConfig,
-                 heat: HeatParams) -> None:
+    def __init__(self, store: Store, indexes: IndexCache, embedder: MeteredEmbedder, llm: MeteredChatModel | None,
+                 config: MemoryConfig, policy: Policy) -> None:
         self.store, self.indexes, self.embedder, self.llm = store, indexes, embedder, llm
-        self.config, self.heat = config, heat
+        self.config, self.policy = config, policy
 
     def run(self, scope_id: int, job: Job, owner: str) -> None:
         # Heat orders the work; it never excludes a page: quiet segments' pages follow the hot ones.
-        pages = self.store.persona_batch(scope_id, self.heat, PAGES_PER_PASS, quiet=True)
+        pages = self.store.persona_batch(scope_id, self.policy.heat, PAGES_PER_PASS, quiet=True)
         if not pages or (self.llm is not None and len(pages) < QUIET_BATCH_LLM
-                         and not self.store.persona_batch(scope_id, self.heat, 1)):
+                         and not self.store.persona_batch(scope_id, self.policy.heat, 1)):
             self.store.finish_job(job, owner)  # only a few quiet pages for a model call: wait for more
             return
         existing = {kind: self.store.facts(scope_id, kind) for kind in ("user", "assistant")}
@@ -89,8 +94,7 @@ class PersonaUpdater:
             plan.profile = self._profile_from_ops(scope_id, plan, existing["user"])
         writes = self.reconcile(plan.candidates, existing)
         self.store.apply_persona(scope_id, job, owner, page_rids=[p.rid for p in pages], fact_writes=writes,
-                                 profile_changes=plan.profile, knowledge_capacity=self.config.long_term_knowledge_capacity,
-                                 heat=self.heat)
+                                 profile_changes=plan.profile, policy=self.policy)
         if len(pages) >= PAGES_PER_PASS:
             self.store.enqueue(scope_id, "persona")  # more quiet pages than one pass took
 
@@ -205,7 +209,7 @@ class PersonaUpdater:
         texts = [c.text or c.target.fact.text for c in candidates]  # type: ignore[union-attr]
         vectors = self.embedder.embed(texts, purpose="facts")
         for cand, vec in zip(candidates, vectors):
-            kind = cand.kind if cand.kind in ("user", "assistant") else "user"
+            kind: FactKind = "assistant" if cand.kind == "assistant" else "user"
             live = [f for f in existing[kind] if f.rid not in retired]
             if cand.op == "delete" and cand.target is not None:
                 writes.append(FactWrite(op="retire", kind=kind, event="DELETE", rid=cand.target.rid))
