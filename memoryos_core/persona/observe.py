@@ -336,10 +336,10 @@ class TurnReader:
                     if f.text.startswith("User's ") and any(f.text.startswith(f"User's {r} ") for r in RELATIONS):
                         if any(p.name for p in mentioned):
                             continue  # "User's sister is ..." restated with her name above
-                    text = _resolve_pronouns(f.text, sentence, self.people)
-                    if text is None:
+                    resolved = _resolve_pronouns(f.text, sentence, self.people)
+                    if resolved is None:
                         continue
-                    put(_from_extracted(f, text))
+                    put(_from_extracted(f, resolved))
         return out
 
 

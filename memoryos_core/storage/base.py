@@ -174,6 +174,8 @@ class Store(Protocol):
         """Store vectors of pages that still lack one (a page embedded meanwhile keeps its vector)."""
     def pages_by_rids(self, scope_id: int, rids: Sequence[int]) -> list[PageRow]:
         """The given pages of the scope (missing ones are absent), without vectors."""
+    def pages_of_segments(self, scope_id: int, segment_rids: Sequence[int]) -> list[PageRow]:
+        """The embedded pages of the given segments, with their vectors."""
     def short_term(self, scope_id: int, limit: int) -> list[PageRow]:
         """The newest ``limit`` pages, oldest first."""
     def overflow_pages(self, scope_id: int, keep: int, limit: int) -> list[PageRow]:
