@@ -798,6 +798,23 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
                                              open_world_hint=False))
+    def forget(
+        query: Annotated[str, Field(description="What to forget, e.g. 'my passport number', or the user's own "
+                                                "request such as 'please forget my passport number'.",
+                                    min_length=1, max_length=2000)],
+        user_id: UserId = None,
+        assistant_id: AssistantId = None,
+    ) -> dict[str, Any]:
+        """Forget what the user asked to forget: the exchanges and knowledge that mention it leave every tier,
+        the profile and the history's text; the answer says how much went, never the forgotten text."""
+        with tool_errors(), registry.open(user_id, assistant_id) as memory:
+            result = memory.forget(query)
+            return {"status": "success", "message": result.summary(), "removed": result.removed,
+                    "memory_ids": result.page_ids + result.fact_ids, "profile_fields": result.profile_fields,
+                    "user_id": memory.user_id, "assistant_id": memory.assistant_id}
+
+    @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True,
+                                             open_world_hint=False))
     def forget_user(user_id: UserId = None, assistant_id: AssistantId = None) -> dict[str, Any]:
         """Erase everything stored about the user, for every assistant: exchanges, knowledge, profile,
         history. Cannot be undone."""

@@ -175,8 +175,12 @@ def _starts(sentence: str) -> list[Observation]:
     if not m:
         return []
     what = _phrase(m.group("x"), cap=3)
-    if not what or what.split()[0].lower() in {"working", "work", "thinking", "feeling", "getting", "going", "to"}:
+    words = what.lower().split()
+    if not words or words[0] in {"working", "work", "thinking", "feeling", "getting", "going", "to", "using", "talking",
+                                 "looking", "wondering", "trying", "asking", "telling", "chatting"}:
         return []
+    if any(w in {"you", "it", "this", "that", "me", "them", "her", "him", "there"} for w in words):
+        return []  # "I just started using you": an event, not an activity the user took up
     verb = re.sub(r"\s+", " ", m.group("v").lower()).replace("taken", "took").replace("begun", "began")
     return [Observation(op="add", text=f"User {verb} {what}.", field="hobbies", value=what)]
 

@@ -21,6 +21,7 @@ from ..index import IndexCache
 from ..persona import plan as persona_rules
 from ..persona.forget import is_forget_request
 from ..persona.observe import Observation, TurnReader
+from ..persona.validate import about_someone_else, copied_from_someone_else, grounded, junk_value
 from ..providers.metered import MeteredChatModel, MeteredEmbedder
 from ..policy import Policy
 from ..prompts import PersonaOut, persona_messages
@@ -90,7 +91,9 @@ class PersonaUpdater:
         if self.llm is not None:
             plan = self._plan_llm(scope_id, pages, existing)
         else:
-            plan = self._plan_heuristic(pages)
+            # The turns just before the batch tell who "she" is in its first pages.
+            before = self.store.pages_by_rids(scope_id, [pages[0].rid - k for k in (3, 2, 1) if pages[0].rid - k > 0])
+            plan = self._plan_heuristic(pages, [p for p in before if p.page.seq < pages[0].page.seq])
             plan.profile = self._profile_from_ops(scope_id, plan, existing["user"])
         writes = self.reconcile(plan.candidates, existing)
         self.store.apply_persona(scope_id, job, owner, page_rids=[p.rid for p in pages], fact_writes=writes,
@@ -114,10 +117,15 @@ class PersonaUpdater:
     # -- candidates ----------------------------------------------------------------------
 
     @staticmethod
-    def _plan_heuristic(pages: list[PageRow]) -> PersonaPlan:
+    def _plan_heuristic(pages: list[PageRow], context: list[PageRow] | None = None) -> PersonaPlan:
         plan = PersonaPlan()
         reader = TurnReader()
         last_ts: float | None = None
+        for row in sorted(context or [], key=lambda r: r.page.seq):
+            if last_ts is not None and row.page.timestamp - last_ts > SESSION_GAP_SECONDS:
+                reader.new_session()
+            last_ts = row.page.timestamp
+            reader.read(row.page.user_input)  # only to learn who was mentioned
         for row in pages:
             page = row.page
             if last_ts is not None and page.timestamp - last_ts > SESSION_GAP_SECONDS:
@@ -149,10 +157,20 @@ class PersonaUpdater:
         latest = max(p.page.timestamp for p in pages)
         source_ids = [p.page.id for p in pages]
         plan = PersonaPlan()
+        user_turns = [p.page.user_input for p in pages]
+        pages_text = "\n".join(p.page.text for p in pages)
         for change in out.profile:
             key = change.field.strip().lower().replace(" ", "_")[:64]
             if not key:
                 continue
+            values = change.value if isinstance(change.value, list) else [change.value] if change.value else []
+            bad = [v for v in values if junk_value(str(v)) or not grounded(str(v), pages_text)
+                   or about_someone_else(str(v), user_turns)]
+            if bad:
+                log.info("persona answer: profile %s=%r rejected (junk, unsaid or another person's)", key, bad)
+                if len(bad) == len(values):
+                    continue
+                change.value = [v for v in values if v not in bad]
             if change.value is None:
                 plan.profile[key] = None
             elif key in LIST_FIELDS:
@@ -166,6 +184,13 @@ class PersonaUpdater:
             # Only an update or a delete names a fact to change; an "add" that carries an id (small models
             # do this) is a new candidate, checked against every active fact like any other.
             target = by_id.get(op.id or "") if op.op in ("update", "delete") else None
+            if op.op in ("add", "update") and (target is None or target.fact.kind == "user") and op.about != "assistant" \
+                    and copied_from_someone_else(op.text, user_turns):
+                log.info("persona answer: fact %r rejected (another person's)", op.text)
+                continue
+            if op.op in ("add", "update") and not grounded(op.text, pages_text):
+                log.info("persona answer: %s of %r rejected (the pages do not say it)", op.op, op.text)
+                continue
             if op.op in ("update", "delete") and target is None:
                 if op.op == "delete" or not op.text.strip():
                     continue  # names a fact we did not show: ignore rather than guess
