@@ -10,6 +10,7 @@ Public API::
 
 from .config import MemoryConfig
 from .errors import (
+    ExportFormatError,
     InvalidInputError,
     LLMError,
     LLMNotConfiguredError,
@@ -63,6 +64,7 @@ __all__ = [
     "Completion",
     "ContextSections",
     "Embedder",
+    "ExportFormatError",
     "Fact",
     "HashingEmbedder",
     "ForgetResult",

@@ -15,6 +15,7 @@ from typing import Any, Callable, Literal
 
 from .config import DEFAULT_DATA_DIR, MemoryConfig
 from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError, StoreError
+from .export_format import EXPORT_FORMAT, parse_export, plan_import
 from .index import IndexCache
 from .prompts import response_messages
 from .persona.forget import forget_subject, matches as forget_matches, scrub_summary, terms as forget_terms
@@ -36,7 +37,6 @@ from .usage import CallEvent, UsageTracker
 from .validation import check_count, check_id, check_memory_id, check_meta, check_text, parse_timestamp
 from .worker import EMBED_BATCH, JobRunner
 
-EXPORT_FORMAT = "memoryos-export/1"
 _local_embedder: LocalMiniLMEmbedder | None = None
 _local_lock = threading.Lock()
 
@@ -473,26 +473,23 @@ class Memoryos:
         return {"format": EXPORT_FORMAT, "user_id": self.user_id, "assistant_id": self.assistant_id,
                 **self.store.export_rows(self._scope_id)}
 
-    def import_data(self, data: dict[str, Any]) -> int:
-        """Replay an export into this memory: pages in order (re-segmented), active facts, profile."""
-        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-            raise InvalidInputError(f"not a MemoryOS export (expected format {EXPORT_FORMAT!r})")
-        pages = data.get("pages") or []
-        for p in pages:
-            if not isinstance(p, dict):
-                raise InvalidInputError("every page of an export must be an object")
-            self.add_memory(p.get("user_input", ""), p.get("agent_response", ""), p.get("timestamp"), p.get("meta") or {})
-        facts = [f for f in data.get("facts") or [] if isinstance(f, dict) and f.get("active", True) and f.get("text")]
-        if facts:
-            vectors = self.embedder.embed([f["text"] for f in facts], purpose="facts")
-            self.store.write_facts(self._scope_id, [
-                FactWrite(op="add", kind=f.get("kind", "user"), event="IMPORT", text=f["text"], slot=f.get("slot"),
-                          refers_to=f.get("refers_to"), source=f.get("source", "manual"), embedding=vectors[i])
-                for i, f in enumerate(facts)])
-        fields = (data.get("profile") or {}).get("fields") or {}
-        if fields:
-            self.store.set_profile_fields(self._scope_id, fields, self.policy)
-        return len(pages)
+    def import_data(self, data: Any) -> int:
+        """Restore an export (of any user, from any backend) into this memory; returns the pages added.
+
+        Pages keep their segments, tiers and times; facts their active state and times; profile fields
+        and history come along; vectors are derived again. The whole document is checked first
+        (``ExportFormatError`` names the bad field) and written in one transaction: on any error nothing
+        is written. Records this memory already holds (same id) are left as they are, so importing the
+        same export twice changes nothing; profile fields it already has keep their value."""
+        doc = parse_export(data, self.config)
+        batch = plan_import(doc, user_id=self.user_id, assistant_id=self.assistant_id,
+                            embed_pages=lambda texts: self.embedder.embed(texts, purpose="pages"),
+                            embed_facts=lambda texts: self.embedder.embed(texts, purpose="facts"),
+                            count_tokens=self.tokens.count)
+        counts = self.store.import_rows(self._scope_id, batch, self.policy)
+        if counts.pages:
+            self._kick()
+        return counts.pages
 
     # -- async twins -----------------------------------------------------------------------
 

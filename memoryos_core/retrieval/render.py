@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..relative_time import annotate_relative_times
 from ..times import format_timestamp, to_datetime
 from ..types import ContextSections, Page, Profile, Role, ScoredFact, Utterance
 from .focus import NAMED_SIDE
@@ -34,12 +35,12 @@ def profile_lines(fields: dict[str, Any]) -> list[str]:
 
 def fact_line(scored: ScoredFact) -> str:
     when = f"[{short_date(scored.fact.refers_to)}] " if scored.fact.refers_to else ""
-    return f"- {when}{scored.fact.text}"
+    return f"- {when}{annotate_relative_times(scored.fact.text, scored.fact.refers_to)}"
 
 
 def recent_line(page: Page) -> str:
     """A recent page, as the recent-conversation section shows it (timestamped)."""
-    return f"[{format_timestamp(page.timestamp)}] {page.text}"
+    return f"[{format_timestamp(page.timestamp)}] {annotate_relative_times(page.text, page.timestamp)}"
 
 
 def date_line(date: str) -> str:
@@ -48,9 +49,10 @@ def date_line(date: str) -> str:
 
 def utterances(page: Page) -> list[Utterance]:
     """The sides of a past page with their speakers: the names the sides start with ("Caroline: ..."),
-    when every side starts with one (they say more in fewer tokens), else the role labels."""
+    when every side starts with one (they say more in fewer tokens), else the role labels. Relative
+    times ("yesterday") carry the date they point to, counted from the page's date."""
     both: tuple[tuple[Role, str], ...] = (("user", page.user_input), ("assistant", page.agent_response))
-    sides = [(role, side) for role, side in both if side]
+    sides = [(role, annotate_relative_times(side, page.timestamp)) for role, side in both if side]
     spoken: list[Utterance] = []
     for role, side in sides:
         named = NAMED_SIDE.match(side)

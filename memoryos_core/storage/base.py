@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal, Protocol, Sequence, TypedDict, overload
+from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol, Sequence, TypedDict, overload
 
 import numpy as np
 
 from ..errors import StoreError
 from ..policy import HeatParams, Policy
 from ..types import Fact, HistoryEntry, Page, Profile, Segment
+
+if TYPE_CHECKING:  # importer builds on this module
+    from .importer import ImportBatch, ImportCounts
 
 VectorTable = Literal["pages", "segments", "facts_user", "facts_assistant"]
 JobKind = Literal["consolidate", "persona"]
@@ -263,6 +266,8 @@ class Store(Protocol):
         """Erase every row of every scope of ``user_id``; returns the number of scopes erased."""
     def export_rows(self, scope_id: int) -> ExportRows:
         """Pages, segments, facts, profile and history as JSON-ready data."""
+    def import_rows(self, scope_id: int, batch: ImportBatch, policy: Policy) -> ImportCounts:
+        """Write a validated import (``storage.importer.apply_import``), then queue the work it calls for."""
 
 
 def new_id(prefix: str) -> str:

@@ -65,6 +65,7 @@ from .base import (
     split_sql,
     vec_to_blob,
 )
+from .importer import ImportBatch, ImportCounts, apply_import
 
 try:  # optional dependency: pip install "memoryos-kit[postgres]"
     import psycopg
@@ -1060,6 +1061,19 @@ class PostgresStore:
                     conn.execute(f"DELETE FROM {table} WHERE scope_id = ANY(%s::bigint[])", (scope_ids,))
                 conn.execute("DELETE FROM scopes WHERE id = ANY(%s::bigint[])", (scope_ids,))
         return len(scope_ids)
+
+    def import_rows(self, scope_id: int, batch: ImportBatch, policy: Policy) -> ImportCounts:
+        """Write a validated import in one transaction, under the scope's row lock (see :mod:`.importer`),
+        then enqueue the work the imported state calls for, as after any write."""
+        with self._write() as conn:
+            if self._lock_scope(conn, scope_id) is None:
+                raise StoreError(_DELETED)
+            counts = apply_import(conn, scope_id, batch, placeholder="%s")
+            if counts.pages:
+                self._maybe_enqueue_consolidation(conn, scope_id, policy.consolidate_at)
+                if self._persona_segments(conn, scope_id, policy.heat):
+                    self._enqueue(conn, scope_id, "persona")
+        return counts
 
     def export_rows(self, scope_id: int) -> ExportRows:
         with self._read() as conn:

@@ -44,6 +44,7 @@ from .base import (
     split_sql,
     vec_to_blob,
 )
+from .importer import ImportBatch, ImportCounts, apply_import
 
 _SCHEMA = Path(__file__).with_name("schema_sqlite.sql")
 DB_FILENAME = "memoryos.db"
@@ -922,6 +923,17 @@ class SQLiteStore:
                 # the next new user, and a process still holding this id must never write into them.
                 conn.execute("UPDATE scopes SET user_id = '', assistant_id = 'deleted:' || id WHERE id = ?", (sid,))
         return len(scope_ids)
+
+    def import_rows(self, scope_id: int, batch: ImportBatch, policy: Policy) -> ImportCounts:
+        """Write a validated import in one transaction (see :mod:`.importer`), then enqueue the work
+        the imported state calls for, as after any write."""
+        with self._write() as conn:
+            counts = apply_import(conn, scope_id, batch)
+            if counts.pages:
+                self._maybe_enqueue_consolidation(conn, scope_id, policy.consolidate_at)
+                if self._persona_segments(conn, scope_id, policy.heat):
+                    self._enqueue(conn, scope_id, "persona")
+        return counts
 
     def export_rows(self, scope_id: int) -> ExportRows:
         with self._read() as conn:

@@ -1,0 +1,60 @@
+"""Relative times in remembered lines carry the absolute time they point to."""
+
+from __future__ import annotations
+
+import pytest
+
+from memoryos_core.relative_time import annotate_relative_times
+from memoryos_core.times import parse_timestamp
+
+MONDAY_8_MAY_2023 = parse_timestamp("2023-05-08T13:56:00")
+
+
+@pytest.mark.parametrize("said, expected", [
+    ("I went to a support group yesterday.", "I went to a support group yesterday (7 May 2023)."),
+    ("Last night was loud.", "Last night (7 May 2023) was loud."),
+    ("See you tomorrow!", "See you tomorrow (9 May 2023)!"),
+    ("I went to a conference two days ago", "I went to a conference two days ago (6 May 2023)"),
+    ("We met 3 weeks ago", "We met 3 weeks ago (around 17 April 2023)"),
+    ("It closed a couple of months ago", "It closed a couple of months ago (around March 2023)"),
+    ("I joined a group last Tues.", "I joined a group last Tues (2 May 2023)."),
+    ("Last Friday I took my kids", "Last Friday (5 May 2023) I took my kids"),
+    ("last Monday", "last Monday (1 May 2023)"),  # said on a Monday: the Monday before
+    ("Last weekend we hiked", "Last weekend (the weekend before 8 May 2023) we hiked"),
+    ("last week we went", "last week (the week before 8 May 2023) we went"),
+    ("Next month I have a show", "Next month (June 2023) I have a show"),
+    ("this month", "this month (May 2023)"),
+    ("We adopted last year", "We adopted last year (2022)"),
+    ("next year in Japan", "next year (2024) in Japan"),
+])
+def test_expressions_are_resolved_against_the_date_said(said: str, expected: str) -> None:
+    assert annotate_relative_times(said, MONDAY_8_MAY_2023) == expected
+
+
+def test_year_and_month_boundaries() -> None:
+    new_year = parse_timestamp("2024-01-01T09:00:00")
+    assert annotate_relative_times("yesterday and last month", new_year) == \
+        "yesterday (31 December 2023) and last month (December 2023)"
+
+
+def test_unsure_or_already_annotated_text_is_left_alone() -> None:
+    assert annotate_relative_times("a few days ago", MONDAY_8_MAY_2023) == "a few days ago"
+    once = annotate_relative_times("yesterday", MONDAY_8_MAY_2023)
+    assert annotate_relative_times(once, MONDAY_8_MAY_2023) == once
+    assert annotate_relative_times("yesterday", None) == "yesterday"
+    assert annotate_relative_times("", MONDAY_8_MAY_2023) == ""
+    assert annotate_relative_times("Yesterdays are gone", MONDAY_8_MAY_2023) == "Yesterdays are gone"
+
+
+def test_context_shows_resolved_dates(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from memoryos_core import HashingEmbedder, Memoryos
+
+    memory = Memoryos(user_id="u", data_storage_path=tmp_path, background=False, embedder=HashingEmbedder(256))
+    memory.add_memory("I went to a pottery class yesterday.", "Fun!", timestamp="2023-07-03T10:00:00")
+    for i in range(15):
+        memory.add_memory(f"Filler {i} about the weather", "ok", timestamp=f"2023-07-{4 + i:02d}T10:00:00")
+    result = memory.retrieve("When did I go to the pottery class?", max_context_tokens=1500)
+    assert "yesterday (2 July 2023)" in result.context
+    past = [u.text for e in result.sections.past for u in e.utterances]
+    assert any("yesterday (2 July 2023)" in text for text in past)
+    memory.close()
