@@ -974,6 +974,7 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)  # clients that connect before uvicorn starts wait in the backlog instead of being refused
     sock.set_inheritable(True)
     return sock
 

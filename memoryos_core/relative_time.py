@@ -1,10 +1,10 @@
-"""Relative times made absolute for the reader: "yesterday" said on 3 July 2023 reads
-"yesterday (2 July 2023)".
+"""Relative times made absolute for the reader: "I signed up yesterday." said on 3 July 2023
+reads "I signed up yesterday. (yesterday = 2 July 2023)".
 
 A reader answering "when did X happen?" from a remembered line must otherwise do calendar
 arithmetic against the line's date, which small models get wrong (they answer with the date the
-line was said). Annotating leaves the words as said and adds the date they point to, so nothing is
-lost when the guess is coarse ("last week" becomes "the week before 3 July 2023", not a day).
+line was said). The words stay exactly as said, with the dates they point to noted after them, so
+nothing is lost when the resolution is coarse ("last week = the week before 3 July 2023").
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
     ("month", re.compile(r"\b(last|this|next)\s+month\b", re.IGNORECASE)),
     ("year", re.compile(r"\b(last|this|next)\s+year\b", re.IGNORECASE)),
 ]
-#: An expression already followed by a date in parentheses is left alone (annotating twice).
-_ANNOTATED = re.compile(r"\s*\(")
+#: The note added after a line; a line that already ends with one is left alone.
+_NOTE = re.compile(r" \((?:[^()=]+ = [^()]+(?:; )?)+\)$")
 
 
 def day_text(dt: datetime) -> str:
@@ -83,9 +83,10 @@ def _resolve(kind: str, match: re.Match[str], said: datetime) -> str | None:
 
 
 def annotate_relative_times(text: str, said_at: float | None) -> str:
-    """``text`` with each relative time expression followed by the absolute time it points to,
-    counted from ``said_at`` (epoch seconds, UTC). Unchanged when ``said_at`` is None."""
-    if not text or said_at is None:
+    """``text`` followed by a note of what its relative time expressions point to, counted from
+    ``said_at`` (epoch seconds, UTC): ``"... yesterday ... (yesterday = 2 July 2023)"``. The text
+    itself is unchanged; without ``said_at`` or any expression nothing is added."""
+    if not text or said_at is None or _NOTE.search(text):
         return text
     said = to_datetime(said_at)
     spans: list[tuple[int, int, str]] = []
@@ -93,11 +94,12 @@ def annotate_relative_times(text: str, said_at: float | None) -> str:
         for match in pattern.finditer(text):
             if any(start < match.end() and match.start() < end for start, end, _ in spans):
                 continue  # "last week" inside a longer expression already taken
-            if _ANNOTATED.match(text, match.end()):
-                continue
             resolved = _resolve(kind, match, said)
             if resolved:
                 spans.append((match.start(), match.end(), resolved))
-    for start, end, resolved in sorted(spans, reverse=True):
-        text = f"{text[:end]} ({resolved}){text[end:]}"
-    return text
+    notes: list[str] = []
+    for start, end, resolved in sorted(spans):
+        note = f"{text[start:end].lower()} = {resolved}"
+        if note not in notes:
+            notes.append(note)
+    return f"{text} ({'; '.join(notes)})" if notes else text

@@ -18,7 +18,17 @@ from ..tokens import TokenCounter
 from ..types import ContextSections, Page, PastExchange, Profile, ScoredFact
 from .focus import Focus, one_side
 from .ranking import RankedPage
-from .render import TITLES, date_line, exchange_text, fact_line, profile_lines, recent_line, render_context, short_date, utterances
+from .render import (
+    TITLES,
+    date_line,
+    exchange_text,
+    fact_line,
+    profile_lines,
+    recent_line,
+    render_context,
+    short_date,
+    utterances,
+)
 
 #: Share of the past-conversation budget filled with whole exchanges, best first; past it, an exchange
 #: is shown by the side the question is about (see ``Focus``), so twice as many exchanges fit.
@@ -76,7 +86,8 @@ class _Fill:
     def take_if_fits(self, page: Page, limit: float) -> bool:
         """Add ``page``'s cost (and its date line's, for a new day) to ``used`` if it fits."""
         day = short_date(page.timestamp)
-        cost = self.count(exchange_text(utterances(page))) + 1 + (0 if day in self.days else self.count(date_line(day)) + 1)
+        new_day = 0 if day in self.days else self.count(date_line(day)) + 1
+        cost = self.count(exchange_text(utterances(page))) + 1 + new_day
         if self.used + cost > limit:
             return False
         self.used += cost
@@ -87,7 +98,8 @@ class _Fill:
         """The title lines of the sections taken so far, and of the past-conversation section."""
         taken = {"profile": self.profile, "user": self.facts["user"], "assistant": self.facts["assistant"],
                  "short": self.recent}
-        return sum(self.count(TITLES[name]) + 2 for name, items in taken.items() if items) + self.count(TITLES["mid"]) + 2
+        titles = sum(self.count(TITLES[name]) + 2 for name, items in taken.items() if items)
+        return titles + self.count(TITLES["mid"]) + 2
 
     def sections(self) -> ContextSections:
         chosen = sorted((sp for sp, _ in self.kept), key=lambda x: (x.page.timestamp, x.page.seq))

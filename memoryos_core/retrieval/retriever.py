@@ -61,4 +61,5 @@ class Retriever:
         """Scored pages of every tier (short-term included) and facts, without assembling or heating."""
         self.indexes.sync(scope_id)
         pages = [sp for sp, _ in self.ranker.rank(scope_id, query, qvec, limit, exclude=set())]
-        return pages, self.vectors.facts(scope_id, "facts_user", qvec), self.vectors.facts(scope_id, "facts_assistant", qvec)
+        facts = self.vectors.facts
+        return pages, facts(scope_id, "facts_user", qvec), facts(scope_id, "facts_assistant", qvec)
