@@ -58,4 +58,4 @@ _ATTRIBUTE = re.compile(r"^(?:the\s+)?user(?:'s)?\s+(?:\w+\s+)?(?:lives\s+in|mov
 def copied_from_someone_else(fact_text: str, user_turns: list[str]) -> bool:
     """A user fact whose value the pages give only to another person ("The user lives in Berlin.")."""
     m = _ATTRIBUTE.match(fact_text.strip())
-    return bool(m) and about_someone_else(m.group("v").strip(), user_turns)
+    return m is not None and about_someone_else(m.group("v").strip(), user_turns)
