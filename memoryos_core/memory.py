@@ -11,12 +11,13 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from .config import DEFAULT_DATA_DIR, MemoryConfig
 from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError, StoreError
 from .export_format import EXPORT_FORMAT, parse_export, plan_import
 from .index import IndexCache
+from .items import ItemCatalog, ItemHit, MemoryText, Namespace, StoredItem, check_namespace, check_page
 from .prompts import response_messages
 from .persona.forget import forget_subject, matches as forget_matches, scrub_summary, terms as forget_terms
 from .persona.forget import without_requests
@@ -131,6 +132,9 @@ class Memoryos:
         self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
         self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
         self._scope_id = self._open_scope()
+        #: Items (JSON documents under namespaces) of every owner in this store; the item verbs
+        #: below use it for this memory's user and assistant only.
+        self.items = ItemCatalog(self.store, self.embedder)
         self._embed_lock = threading.Lock()
         self._make_runner()
         self._closed = False
@@ -327,6 +331,81 @@ class Memoryos:
                        "created_at": sf.fact.created_at} for sf in facts]
         items.sort(key=lambda x: -x["score"])
         return {"results": items[:limit]}
+
+    # -- items (documents under namespaces, e.g. a LangGraph store's) -------------------------
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        """(user_id, assistant_id): whose memory this is; items written here belong to it."""
+        return (self.user_id, self.assistant_id)
+
+    def put_item(self, namespace: Namespace, key: str, value: Mapping[str, Any], *,
+                 index: Sequence[str] | Literal[False] | None = None, ttl_minutes: float | None = None) -> None:
+        """Store (or replace) a JSON document under ``namespace``/``key`` in this user's memory, indexed
+        for search by the texts at ``index`` field paths (default: the whole value; False: not indexed),
+        expiring ``ttl_minutes`` after its last write or read. See :mod:`memoryos_core.items`."""
+        self.items.put(self.owner, namespace, key, value, index=index, ttl_minutes=ttl_minutes)
+
+    def get_item(self, namespace: Namespace, key: str, *, refresh_ttl: bool = True) -> StoredItem | None:
+        return self.items.get(self.owner, namespace, key, refresh_ttl=refresh_ttl)
+
+    def delete_item(self, namespace: Namespace, key: str) -> None:
+        self.items.delete(self.owner, namespace, key)
+
+    def search_items(self, namespace_prefix: Namespace = (), *, query: str | None = None,
+                     filter: Mapping[str, Any] | None = None, limit: int = 10, offset: int = 0,
+                     refresh_ttl: bool = True, include_memory: bool = False) -> list[ItemHit]:
+        """This user's items under ``namespace_prefix``, filtered, ranked by ``query`` with the hybrid
+        ranking of pages, then paged. With ``include_memory`` (and a query), the user's conversation
+        pages (every tier) and knowledge entries compete with the items on score, shown as items in
+        ``namespace_prefix`` keyed by their page or fact id, with value ``{"content": text, "kind":
+        "page" | "user_knowledge" | "assistant_knowledge", ...}`` (filters apply to that value too)."""
+        memory = self.memory_texts(namespace_prefix, query, limit, offset) if include_memory else []
+        return self.items.search(namespace_prefix, owner=self.owner, query=query, filter=filter, limit=limit,
+                                 offset=offset, refresh_ttl=refresh_ttl, memory=memory)
+
+    def memory_texts(self, namespace: Namespace, query: str | None, limit: int, offset: int = 0) -> list[MemoryText]:
+        """The best ``limit + offset`` pages and facts for ``query`` (as ``search`` ranks them) with their
+        stored vectors, shown as items in ``namespace``: what ``search_items(..., include_memory=True)``
+        (or ``ItemCatalog.search(memory=...)``) ranks together with the items. Empty without a query."""
+        namespace = check_namespace(namespace, "namespace_prefix", allow_empty=True)
+        limit, offset = check_page(limit, offset)
+        if not isinstance(query, str) or not query.strip() or not limit:
+            return []
+        limit += offset
+        out = []
+        for found in self.search(query, limit=limit)["results"]:
+            kind = found["type"]
+            value: dict[str, Any] = {"content": found["memory"], "kind": kind}
+            try:  # (deleted by another process since the search: skipped)
+                if kind == "page":
+                    row = self.store.get_page(self._scope_id, found["id"])
+                    vector, updated = row.embedding, row.page.created_at
+                    value.update(tier=row.page.tier, timestamp=row.page.timestamp, metadata=row.page.meta)
+                else:
+                    fact_row = self.store.get_fact(self._scope_id, found["id"])
+                    vector, updated = fact_row.embedding, fact_row.fact.updated_at
+            except NotFoundError:
+                continue
+            if vector is None:
+                continue
+            item = StoredItem(namespace=namespace, key=found["id"], value=value, created_at=found["created_at"],
+                              updated_at=updated)
+            out.append(MemoryText(item, kind, found["memory"], vector))
+        return out
+
+    def list_item_namespaces(self, *, prefix: Sequence[str] | None = None, suffix: Sequence[str] | None = None,
+                             max_depth: int | None = None, limit: int = 100, offset: int = 0) -> list[Namespace]:
+        """Namespaces of this user's items (``*`` in ``prefix``/``suffix`` matches any label)."""
+        return self.items.list_namespaces(owner=self.owner, prefix=prefix, suffix=suffix, max_depth=max_depth,
+                                          limit=limit, offset=offset)
+
+    async def aput_item(self, namespace: Namespace, key: str, value: Mapping[str, Any], *,
+                        index: Sequence[str] | Literal[False] | None = None, ttl_minutes: float | None = None) -> None:
+        await asyncio.to_thread(self.put_item, namespace, key, value, index=index, ttl_minutes=ttl_minutes)
+
+    async def asearch_items(self, namespace_prefix: Namespace = (), **kwargs: Any) -> list[ItemHit]:
+        return await asyncio.to_thread(lambda: self.search_items(namespace_prefix, **kwargs))
 
     def get_response(self, query: str, relationship_with_user: str = "friend", style_hint: str = "",
                      user_conversation_meta_data: dict[str, Any] | None = None) -> str:

@@ -20,7 +20,7 @@ from memoryos_core import HashingEmbedder, InvalidInputError, Memoryos, NotFound
 from memoryos_core.config import MemoryConfig
 from memoryos_core.storage import ConflictError, PostgresStore, SQLiteStore, open_store
 from memoryos_core.policy import HeatParams, Policy
-from memoryos_core.storage.base import FactWrite, Job, PageRow, SegmentWrite
+from memoryos_core.storage.base import FactWrite, ItemWrite, Job, PageRow, SegmentWrite
 
 pytest_plugins = ["pg_server"]
 
@@ -658,18 +658,21 @@ def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
     s.close()
     # Take the store back to what migration 1 alone produced.
     if location.startswith("postgresql://"):
-        _raw(location, "DROP FUNCTION memoryos_add_page", "DROP FUNCTION memoryos_set_page_embeddings",
+        _raw(location, "DROP FUNCTION memoryos_add_page", "DROP FUNCTION memoryos_set_page_embeddings", "DROP TABLE items",
              "DELETE FROM schema_migrations WHERE version > 1")
     else:
         _raw(location, "DROP INDEX pages_scope_seq", "DROP INDEX segments_fresh", "UPDATE segments SET fresh_pages = 0",
-             "DELETE FROM schema_migrations WHERE version > 1")
+             "DROP TABLE items", "DELETE FROM schema_migrations WHERE version > 1")
     again = open_store(location)
     try:
-        assert [v for (v,) in _raw(location, "SELECT version FROM schema_migrations ORDER BY version")][-1] == 2
+        assert [v for (v,) in _raw(location, "SELECT version FROM schema_migrations ORDER BY version")][-1] == \
+            _backend(location).SCHEMA_VERSION
         assert [p.user_input for p in again.list_pages(sid, tier=None, limit=10, offset=0)] == [f"page {i}" for i in range(4)]
         assert again.list_segments(sid, heat())[0].segment.fresh_pages == 3  # recounted on SQLite, kept on PostgreSQL
         page, _ = add(again, sid, "after the upgrade", T0 + 10, embedding=vec(10))
         assert page.seq == 5 and again.scope_state(sid).vec_counter >= 6
+        again.write_items([ItemWrite(sid, "m", "k", {"v": 1})], now=T0)  # migration 3 created the items table
+        assert again.get_item(sid, "m", "k", T0).value == {"v": 1}
     finally:
         again.close()
 
@@ -713,6 +716,88 @@ def test_nul_characters(store: Any) -> None:
             add(store, sid, "a\x00b", T0)
         assert store.list_pages(sid, tier=None, limit=10, offset=0) == []
         assert store.scope_state(sid).clock == 0.0
+
+
+# -- items (the LangGraph store's documents) -----------------------------------------------------
+
+
+def item(sid: int, namespace: str, key: str, value: dict[str, Any] | None, *, vectors: int = 0, seed: int = 0,
+         expires_at: float | None = None) -> ItemWrite:
+    matrix = np.stack([vec(seed + i) for i in range(vectors)]) if vectors else None
+    return ItemWrite(sid, namespace, key, value, text=f"text of {key}" if value is not None else "", embedding=matrix,
+                     ttl_seconds=60.0 if expires_at is not None else None, expires_at=expires_at)
+
+
+def test_items_upsert_get_delete_and_round_trip(store: Any) -> None:
+    a, b = store.scope("alice", "x"), store.scope("bob", "x")
+    value = {"text": "ünïcode \u0000 safe", "n": [1, 2.5, None], "nested": {"ok": True}}
+    store.write_items([item(a, "memories.alice", "k1", value, vectors=2, seed=1),
+                       item(a, "memories.alice", "k2", {"v": 2}),
+                       item(b, "memories.alice", "k1", {"bob": True})], now=T0)  # same path, another owner
+    got = store.get_item(a, "memories.alice", "k1", T0)
+    assert got.value == value and got.text == "text of k1" and got.created_at == got.updated_at == T0
+    assert got.embedding is None and got.ttl_seconds is None and got.expires_at is None
+    assert store.get_item(b, "memories.alice", "k1", T0).value == {"bob": True}
+    assert store.get_item(a, "memories.alice", "nope", T0) is None
+    [full] = [r for r in store.item_candidates("memories.alice", T0, scope_id=a, with_vectors=True) if r.key == "k1"]
+    np.testing.assert_allclose(full.embedding, np.stack([vec(1), vec(2)]))
+    # An upsert replaces the value, keeps created_at and the row's place; a delete removes it.
+    store.write_items([item(a, "memories.alice", "k1", {"v": "new"}), item(a, "memories.alice", "k2", None)], now=T0 + 5)
+    again = store.get_item(a, "memories.alice", "k1", T0 + 5)
+    assert again.value == {"v": "new"} and again.created_at == T0 and again.updated_at == T0 + 5 and again.rid == got.rid
+    assert store.get_item(a, "memories.alice", "k2", T0 + 5) is None
+    assert [(r.scope_id, r.key) for r in store.item_candidates("", T0 + 5)] == [(a, "k1"), (b, "k1")]
+
+
+def test_item_prefixes_order_and_paging(store: Any) -> None:
+    a, b = store.scope("alice", "x"), store.scope("bob", "x")
+    paths = ["m.alice", "m.alice.work", "m.alicex", "m.bob", "m", "n.alice", "m.alice"]
+    store.write_items([item(b if "bob" in p else a, p, f"k{i}", {"i": i}) for i, p in enumerate(paths)], now=T0)
+    got = lambda prefix, **kw: [r.key for r in store.item_candidates(prefix, T0, **kw)]  # noqa: E731
+    # Namespaces by their oldest item, items by insertion; "m.alice" does not cover "m.alicex".
+    assert got("m.alice") == ["k0", "k6", "k1"]
+    assert got("m") == ["k0", "k6", "k1", "k2", "k3", "k4"]
+    assert got("") == ["k0", "k6", "k1", "k2", "k3", "k4", "k5"]
+    assert got("m", scope_id=b) == ["k3"] and got("m.bob", scope_id=a) == []
+    page = lambda prefix, limit, offset, **kw: [  # noqa: E731
+        r.key for r in store.item_page(prefix, T0, limit=limit, offset=offset, **kw)]
+    for limit in range(0, 8):
+        for offset in range(0, 8):
+            assert page("m", limit, offset) == got("m")[offset:offset + limit]
+    assert page("", 3, 4) == ["k3", "k4", "k5"] and page("m", 5, 0, scope_id=b) == ["k3"]
+    assert store.item_page("m", T0, limit=1)[0].value == {"i": 0}
+    assert sorted(store.item_namespaces("m", T0)) == ["m", "m.alice", "m.alice.work", "m.alicex", "m.bob"]
+    assert sorted(store.item_namespaces("m.alice", T0, scope_id=a)) == ["m.alice", "m.alice.work"]
+    assert store.item_namespaces("zzz", T0) == []
+
+
+def test_item_expiry_refresh_and_purge(store: Any) -> None:
+    sid = store.scope("alice", "x")
+    store.write_items([item(sid, "m.alice", "short", {"v": 1}, expires_at=T0 + 60),
+                       item(sid, "m.alice", "long", {"v": 2}, expires_at=T0 + 600),
+                       item(sid, "m.other", "gone", {"v": 3}, expires_at=T0 + 60),
+                       item(sid, "m.alice", "forever", {"v": 4})], now=T0)
+    assert store.get_item(sid, "m.alice", "short", T0 + 59).expires_at == T0 + 60
+    assert store.get_item(sid, "m.alice", "short", T0 + 60) is None       # expired at its instant
+    short = [r for r in store.item_candidates("m", T0 + 30) if r.key == "short"][0]
+    store.refresh_item_expiry([(short.rid, T0 + 120)])
+    assert [r.key for r in store.item_candidates("m", T0 + 90)] == ["short", "long", "forever"]
+    assert store.item_namespaces("", T0 + 90) == ["m.alice"]             # "m.other" only holds an expired item
+    assert store.purge_expired_items(T0 + 90) == 1 and store.purge_expired_items(T0 + 90) == 0
+    assert store.purge_expired_items(T0 + 10_000) == 2
+    assert [r.key for r in store.item_candidates("", T0 + 10_000)] == ["forever"]
+
+
+def test_item_writes_are_one_transaction_and_follow_the_user(store: Any) -> None:
+    a, b = store.scope("alice", "x"), store.scope("bob", "x")
+    store.write_items([item(a, "m.alice", "k", {"v": 1}), item(b, "m.bob", "k", {"v": 1})], now=T0)
+    assert store.delete_user("alice") == 1
+    assert [r.scope_id for r in store.item_candidates("", T0)] == [b]
+    # A batch touching a deleted owner fails whole: bob's change is not applied either.
+    with pytest.raises(StoreError, match="deleted"):
+        store.write_items([item(b, "m.bob", "k", {"v": 2}), item(a, "m.alice", "k2", {"v": 2})], now=T0 + 1)
+    assert store.get_item(b, "m.bob", "k", T0 + 1).value == {"v": 1}
+    assert [r.key for r in store.item_candidates("", T0 + 1)] == ["k"]
 
 
 # -- the engine on every backend -------------------------------------------------------------

@@ -7,19 +7,25 @@ Then conversation context: a page next to a relevant page (the exchange before o
 part of its neighbour's score, and the pages of a sitting (exchanges close in time) that holds a
 strong match gain a little, because answers often sit one exchange away from the question's words.
 Only the winners' rows are read from the store.
+
+``rank_texts`` puts free texts (the LangGraph store's items, ``memoryos_core.items``) on the same
+scale: standardised cosine plus standardised BM25 over the candidates, without the conversation terms.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
 from ..storage.base import PageRow, Store
 from ..types import ScoredPage
 from ..words import search_terms
-from .lexical import LexicalIndex, Lexicon, top_docs
+from .lexical import BM25_B, BM25_K1, LexicalIndex, Lexicon, top_docs
 from .time_hints import TimeHint, time_hints
 from .vectors import VectorSearch
 
@@ -179,3 +185,48 @@ def _standardise(values: np.ndarray) -> np.ndarray:
 def _relevance(score: float) -> float:
     """The hybrid score mapped to (0, 1) for callers that show or merge scores."""
     return 1.0 / (1.0 + math.exp(-score / 2.0))
+
+
+# -- free texts (stored items) on the same scale ---------------------------------------------------
+
+@lru_cache(maxsize=65536)
+def _term_counts(text: str) -> tuple[dict[str, int], int]:
+    """BM25's view of a text: its content words with counts, and its length (texts recur from query to query)."""
+    terms = search_terms(text)
+    return dict(Counter(terms)), len(terms)
+
+
+def _bm25(query_terms: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+    """BM25 of each text of a small corpus (the candidates), with the page index's constants and its
+    rule that words on more than half of a large corpus carry no weight."""
+    n = len(texts)
+    scores = np.zeros(n, dtype=np.float64)
+    if not n:
+        return scores
+    docs = [_term_counts(t) for t in texts]
+    lengths = np.fromiter((length for _, length in docs), dtype=np.float64, count=n)
+    norm = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / max(float(lengths.mean()), 1e-9))
+    for term in set(query_terms):
+        tf = np.fromiter((counts.get(term, 0) for counts, _ in docs), dtype=np.float64, count=n)
+        df = int(np.count_nonzero(tf))
+        if not df or (df > n / 2 and n > 20):
+            continue
+        scores += math.log(1.0 + (n - df + 0.5) / (df + 0.5)) * tf * (BM25_K1 + 1.0) / (tf + norm)
+    return scores
+
+
+def rank_texts(query: str, query_vector: np.ndarray, texts: Sequence[str],
+               vectors: Sequence[np.ndarray]) -> np.ndarray:
+    """Relevance in (0, 1) of candidate texts to a query, by the method MemoryOS ranks pages with:
+    standardised cosine plus ``LEXICAL_WEIGHT`` x standardised BM25 over the candidates. ``vectors[i]``
+    holds one or more unit vectors of text ``i`` (its best cosine counts)."""
+    if not texts:
+        return np.zeros(0)
+    qvec = np.asarray(query_vector, dtype=np.float32).reshape(-1)
+    matrices = [np.atleast_2d(v) for v in vectors]
+    counts = np.fromiter((m.shape[0] for m in matrices), dtype=np.int64, count=len(matrices))
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    cosines = np.maximum.reduceat(np.concatenate(matrices) @ qvec, starts).astype(np.float64)
+    bm25 = _bm25(search_terms(query), texts)
+    combined = _standardise(cosines) + LEXICAL_WEIGHT * _standardise(bm25)
+    return np.fromiter((_relevance(float(x)) for x in combined), dtype=np.float64, count=len(combined))

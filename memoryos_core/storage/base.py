@@ -7,8 +7,10 @@ numpy arrays; the engine keeps the search indexes.
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, Callable, Literal, Protocol, Sequence, TypedDict, overload
 
 import numpy as np
@@ -147,6 +149,99 @@ class ExportRows(TypedDict):
     history: list[dict[str, Any]]
 
 
+@dataclass(frozen=True)
+class ItemRow:
+    """A stored item (a key-value document under a namespace path, owned by a scope).
+
+    ``namespace`` is the encoded path (labels joined by ``.``, see :func:`namespace_path`);
+    ``embedding`` holds one float32 row per indexed text (``None`` when the item is not indexed or
+    the read did not ask for vectors). ``value`` is parsed from ``value_json`` on first use: a
+    search reads many rows and returns few."""
+
+    rid: int
+    scope_id: int
+    namespace: str
+    key: str
+    value_json: str
+    text: str
+    embedding: np.ndarray | None
+    created_at: float
+    updated_at: float
+    ttl_seconds: float | None
+    expires_at: float | None
+
+    @cached_property
+    def value(self) -> dict[str, Any]:
+        return json.loads(self.value_json)
+
+
+def in_listing_order(rows: Sequence[ItemRow]) -> list[ItemRow]:
+    """Items as a store lists them: namespaces by their oldest live item, then items by first insertion."""
+    first: dict[str, int] = {}
+    for row in rows:
+        first[row.namespace] = min(row.rid, first.get(row.namespace, row.rid))
+    return sorted(rows, key=lambda r: (first[r.namespace], r.rid))
+
+
+def page_plan(stats: Sequence[tuple[str, int, int]], limit: int, offset: int) -> list[tuple[str, int, int]]:
+    """Which (namespace, limit, offset) reads make up one page in listing order, from each
+    namespace's (path, oldest rid, item count)."""
+    plan: list[tuple[str, int, int]] = []
+    skip, want = offset, limit
+    for namespace, _, count in sorted(stats, key=lambda s: s[1]):
+        if want <= 0:
+            break
+        if skip >= count:
+            skip -= count
+            continue
+        take = min(want, count - skip)
+        plan.append((namespace, take, skip))
+        want -= take
+        skip = 0
+    return plan
+
+
+@dataclass(frozen=True)
+class ItemWrite:
+    """One item change decided by the engine: an upsert (``value`` set) or a delete (``value`` None).
+    An upsert keeps ``created_at`` and the item's place in listing order."""
+
+    scope_id: int
+    namespace: str
+    key: str
+    value: dict[str, Any] | None
+    text: str = ""
+    embedding: np.ndarray | None = None
+    ttl_seconds: float | None = None
+    expires_at: float | None = None
+
+
+#: Separator of namespace labels in the stored path (labels never contain it).
+NAMESPACE_SEPARATOR = "."
+
+
+def namespace_path(labels: Sequence[str]) -> str:
+    """The stored form of a namespace: its labels joined by ``.``."""
+    return NAMESPACE_SEPARATOR.join(labels)
+
+
+def namespace_bounds(prefix: str) -> tuple[str, str]:
+    """[low, high) of the paths strictly below ``prefix`` in byte order (``prefix.`` to ``prefix/``):
+    a range an index serves. The prefix itself is matched by equality."""
+    return prefix + NAMESPACE_SEPARATOR, prefix + chr(ord(NAMESPACE_SEPARATOR) + 1)
+
+
+def matrix_to_blob(matrix: np.ndarray | None) -> bytes | None:
+    return None if matrix is None else vec_to_blob(matrix)
+
+
+def blob_to_matrix(blob: bytes | None, rows: int) -> np.ndarray | None:
+    """The (rows, dim) float32 matrix of an item's stored vectors (a read-only view of the blob)."""
+    if blob is None or rows <= 0:
+        return None
+    return np.frombuffer(blob, dtype=np.float32).reshape(rows, -1)
+
+
 class Store(Protocol):
     """What the engine needs from a storage backend.
 
@@ -263,11 +358,30 @@ class Store(Protocol):
     def counts(self, scope_id: int) -> TierCounts:
         """Rows per tier, knowledge, backlog and jobs."""
     def delete_user(self, user_id: str) -> int:
-        """Erase every row of every scope of ``user_id``; returns the number of scopes erased."""
+        """Erase every row (items included) of every scope of ``user_id``; returns the number of scopes erased."""
     def export_rows(self, scope_id: int) -> ExportRows:
         """Pages, segments, facts, profile and history as JSON-ready data."""
     def import_rows(self, scope_id: int, batch: ImportBatch, policy: Policy) -> ImportCounts:
         """Write a validated import (``storage.importer.apply_import``), then queue the work it calls for."""
+
+    # -- items (key-value documents under namespaces: the LangGraph store) ---------------------
+    def write_items(self, writes: Sequence[ItemWrite], now: float) -> None:
+        """Apply upserts and deletes in one transaction (StoreError if a scope was deleted meanwhile)."""
+    def get_item(self, scope_id: int, namespace: str, key: str, now: float) -> ItemRow | None:
+        """The live (unexpired at ``now``) item, without its vectors."""
+    def item_candidates(self, prefix: str, now: float, *, scope_id: int | None = None,
+                        with_vectors: bool = False) -> list[ItemRow]:
+        """Live items whose namespace is ``prefix`` or below it (of one scope, or of every scope when
+        ``scope_id`` is None), in listing order (:func:`in_listing_order`)."""
+    def item_page(self, prefix: str, now: float, *, limit: int, offset: int = 0,
+                  scope_id: int | None = None) -> list[ItemRow]:
+        """``limit`` of those items from ``offset`` on, in listing order, without reading the others."""
+    def item_namespaces(self, prefix: str, now: float, *, scope_id: int | None = None) -> list[str]:
+        """Distinct namespaces holding live items at or below ``prefix``."""
+    def refresh_item_expiry(self, updates: Sequence[tuple[int, float]]) -> None:
+        """Set new ``expires_at`` values, given as (rid, expires_at), in one transaction."""
+    def purge_expired_items(self, now: float) -> int:
+        """Delete items expired at ``now``; returns how many."""
 
 
 def new_id(prefix: str) -> str:
@@ -329,6 +443,8 @@ __all__ = [
     "FactWrite",
     "HeatParams",
     "HistoryEntry",
+    "ItemRow",
+    "ItemWrite",
     "Job",
     "JobKind",
     "Migration",
@@ -341,8 +457,15 @@ __all__ = [
     "SegmentWrite",
     "Store",
     "TierCounts",
+    "NAMESPACE_SEPARATOR",
     "VectorTable",
+    "blob_to_matrix",
     "blob_to_vec",
+    "in_listing_order",
+    "matrix_to_blob",
+    "namespace_bounds",
+    "namespace_path",
+    "page_plan",
     "new_id",
     "pending_migrations",
     "split_sql",

@@ -31,6 +31,10 @@ from .base import (
     FactRow,
     FactWrite,
     HeatParams,
+    ItemRow,
+    ItemWrite,
+    in_listing_order,
+    page_plan,
     Job,
     Migration,
     PageRow,
@@ -38,7 +42,10 @@ from .base import (
     SegmentRow,
     SegmentWrite,
     VectorTable,
+    blob_to_matrix,
     blob_to_vec,
+    matrix_to_blob,
+    namespace_bounds,
     new_id,
     pending_migrations,
     split_sql,
@@ -47,6 +54,29 @@ from .base import (
 from .importer import ImportBatch, ImportCounts, apply_import
 
 _SCHEMA = Path(__file__).with_name("schema_sqlite.sql")
+
+#: Migration 3: items, the documents of the LangGraph store (``memoryos_core.items``). One row per
+#: (scope, namespace path, key); ``embedding`` holds ``vec_rows`` float32 vectors (one per indexed
+#: text); ``text`` is what BM25 reads; ``expires_at`` (epoch seconds) is NULL without a TTL.
+_ITEMS_V3 = (
+    """CREATE TABLE IF NOT EXISTS items (
+        rid         INTEGER PRIMARY KEY,
+        scope_id    INTEGER NOT NULL REFERENCES scopes(id) ON DELETE CASCADE,
+        namespace   TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        text        TEXT NOT NULL DEFAULT '',
+        embedding   BLOB,
+        vec_rows    INTEGER NOT NULL DEFAULT 0,
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL,
+        ttl_seconds REAL,
+        expires_at  REAL,
+        UNIQUE (scope_id, namespace, key)
+    )""",
+    "CREATE INDEX IF NOT EXISTS items_namespace ON items(namespace, rid, expires_at)",
+    "CREATE INDEX IF NOT EXISTS items_expiry ON items(expires_at) WHERE expires_at IS NOT NULL",
+)
 DB_FILENAME = "memoryos.db"
 
 #: The schema's history, oldest first. Add a step (never edit an applied one) to change the schema;
@@ -61,6 +91,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "UPDATE segments SET fresh_pages = (SELECT COUNT(*) FROM pages p WHERE p.segment_rid = segments.rid"
         " AND p.analyzed = 0)",
     ]),
+    Migration(3, "items: key-value documents under namespaces (the LangGraph store)", lambda: _ITEMS_V3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -913,11 +944,12 @@ class SQLiteStore:
         return tier_counts(out)
 
     def delete_user(self, user_id: str) -> int:
-        """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs)."""
+        """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs,
+        items)."""
         with self._write() as conn:
             scope_ids = [r[0] for r in conn.execute("SELECT id FROM scopes WHERE user_id = ?", (user_id,))]
             for sid in scope_ids:
-                for table in ("jobs", "history", "profiles", "facts", "pages", "segments"):
+                for table in ("jobs", "history", "profiles", "facts", "pages", "segments", "items"):
                     conn.execute(f"DELETE FROM {table} WHERE scope_id = ?", (sid,))
                 # The scope row stays as an anonymous tombstone: SQLite would hand a deleted row's id to
                 # the next new user, and a process still holding this id must never write into them.
@@ -947,3 +979,94 @@ class SQLiteStore:
             "profile": self.profile(scope_id).to_dict(),
             "history": [h.to_dict() for h in self.history(scope_id, limit=1_000_000)],
         }
+
+    # -- items ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _item(row: Sequence[Any], with_vectors: bool) -> ItemRow:
+        return ItemRow(rid=row[0], scope_id=row[1], namespace=row[2], key=row[3], value_json=row[4], text=row[5],
+                       embedding=blob_to_matrix(row[11], row[10]) if with_vectors else None, created_at=row[6],
+                       updated_at=row[7], ttl_seconds=row[8], expires_at=row[9])
+
+    def write_items(self, writes: Sequence[ItemWrite], now: float) -> None:
+        """Upserts and deletes in one transaction. An upsert keeps the row (its ``created_at`` and place)."""
+        if not writes:
+            return
+        with self._write() as conn:
+            scopes = sorted({w.scope_id for w in writes if w.value is not None})
+            if scopes:
+                marks = ",".join("?" * len(scopes))
+                alive = conn.execute(f"SELECT COUNT(*) FROM scopes WHERE id IN ({marks}) AND user_id != ''",
+                                     scopes).fetchone()[0]
+                if alive != len(scopes):
+                    raise StoreError("this user's memory was deleted; open it again to start afresh")
+            for w in writes:
+                if w.value is None:
+                    conn.execute("DELETE FROM items WHERE scope_id = ? AND namespace = ? AND key = ?",
+                                 (w.scope_id, w.namespace, w.key))
+                    continue
+                rows = 0 if w.embedding is None else int(w.embedding.shape[0])
+                conn.execute(
+                    "INSERT INTO items (scope_id, namespace, key, value, text, embedding, vec_rows, created_at, updated_at,"
+                    " ttl_seconds, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (scope_id, namespace, key) DO UPDATE SET value = excluded.value, text = excluded.text,"
+                    " embedding = excluded.embedding, vec_rows = excluded.vec_rows, updated_at = excluded.updated_at,"
+                    " ttl_seconds = excluded.ttl_seconds, expires_at = excluded.expires_at",
+                    (w.scope_id, w.namespace, w.key, json.dumps(w.value, ensure_ascii=False), w.text,
+                     matrix_to_blob(w.embedding), rows, now, now, w.ttl_seconds, w.expires_at))
+
+    _ITEM_COLS = "rid, scope_id, namespace, key, value, text, created_at, updated_at, ttl_seconds, expires_at, vec_rows"
+
+    def get_item(self, scope_id: int, namespace: str, key: str, now: float) -> ItemRow | None:
+        row = self._conn().execute(
+            f"SELECT {self._ITEM_COLS}, NULL FROM items WHERE scope_id = ? AND namespace = ? AND key = ?"
+            " AND (expires_at IS NULL OR expires_at > ?)", (scope_id, namespace, key, now)).fetchone()
+        return self._item(row, False) if row else None
+
+    @staticmethod
+    def _item_where(prefix: str, now: float, scope_id: int | None) -> tuple[str, list[Any]]:
+        where = "(expires_at IS NULL OR expires_at > ?)"
+        params: list[Any] = [now]
+        if prefix:
+            low, high = namespace_bounds(prefix)
+            where += " AND (namespace = ? OR (namespace >= ? AND namespace < ?))"
+            params += [prefix, low, high]
+        if scope_id is not None:
+            where += " AND scope_id = ?"
+            params.append(scope_id)
+        return where, params
+
+    def item_candidates(self, prefix: str, now: float, *, scope_id: int | None = None,
+                        with_vectors: bool = False) -> list[ItemRow]:
+        where, params = self._item_where(prefix, now, scope_id)
+        vectors = "embedding" if with_vectors else "NULL"
+        rows = self._conn().execute(f"SELECT {self._ITEM_COLS}, {vectors} FROM items WHERE {where}", params).fetchall()
+        return in_listing_order([self._item(r, with_vectors) for r in rows])
+
+    def item_page(self, prefix: str, now: float, *, limit: int, offset: int = 0,
+                  scope_id: int | None = None) -> list[ItemRow]:
+        where, params = self._item_where(prefix, now, scope_id)
+        out: list[ItemRow] = []
+        with self._read() as conn:
+            stats = conn.execute(f"SELECT namespace, MIN(rid), COUNT(*) FROM items WHERE {where} GROUP BY namespace",
+                                 params).fetchall()
+            for namespace, take, skip in page_plan(stats, limit, offset):
+                rows = conn.execute(f"SELECT {self._ITEM_COLS}, NULL FROM items WHERE {where} AND namespace = ?"
+                                    " ORDER BY rid LIMIT ? OFFSET ?", (*params, namespace, take, skip)).fetchall()
+                out += [self._item(r, False) for r in rows]
+        return out
+
+    def item_namespaces(self, prefix: str, now: float, *, scope_id: int | None = None) -> list[str]:
+        where, params = self._item_where(prefix, now, scope_id)
+        return [r[0] for r in self._conn().execute(f"SELECT DISTINCT namespace FROM items WHERE {where}", params)]
+
+    def refresh_item_expiry(self, updates: Sequence[tuple[int, float]]) -> None:
+        if not updates:
+            return
+        with self._write() as conn:
+            conn.executemany("UPDATE items SET expires_at = ? WHERE rid = ? AND expires_at IS NOT NULL",
+                             [(expires, rid) for rid, expires in updates])
+
+    def purge_expired_items(self, now: float) -> int:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM items WHERE expires_at <= ?", (now,)).rowcount
