@@ -127,7 +127,7 @@ async def exercise(client: Client) -> None:
     """The scenario every transport must pass."""
     tools = {t.name for t in (await client.list_tools()).tools}
     assert tools == {"add_memory", "retrieve_memory", "get_user_profile", "search_memory", "list_memories",
-                     "delete_memory", "forget_user"}
+                     "delete_memory", "forget", "forget_user"}
 
     # 15 exchanges about alice, through add_memory
     first_id = None
@@ -348,6 +348,13 @@ async def test_search_delete_forget(settings: Any) -> None:
 
         profile = await call(client, "get_user_profile", user_id="carol", include_knowledge=False)
         assert profile["user_knowledge"] is None and profile["assistant_knowledge"] is None
+
+        await call(client, "add_memory", user_input="My passport number is X1234567.", agent_response="Noted.",
+                   user_id="carol")
+        gone = await call(client, "forget", query="my passport number", user_id="carol")
+        assert gone["removed"] >= 1 and "X1234567" not in json.dumps(gone) and gone["memory_ids"]
+        assert "X1234567" not in json.dumps(await call(client, "list_memories", user_id="carol"))
+        assert "nothing to forget" in await call_error(client, "forget", {"query": "it", "user_id": "carol"})
 
         forgotten = await call(client, "forget_user", user_id="carol")
         assert forgotten["user_id"] == "carol"

@@ -2,7 +2,7 @@
 
 Tools keep the names, arguments and result fields of the original MemoryOS MCP server
 (``add_memory``, ``retrieve_memory``, ``get_user_profile``) and add ``search_memory``,
-``list_memories``, ``delete_memory`` and ``forget_user``. Resources: ``memoryos://status`` and
+``list_memories``, ``delete_memory``, ``forget`` and ``forget_user``. Resources: ``memoryos://status`` and
 ``memoryos://profile/{user_id}`` (``memoryos://profile/{user_id}/{assistant_id}``), ids
 percent-encoded (``memoryos://profile/Jos%C3%A9``).
 
@@ -229,6 +229,22 @@ class MemoryTools:
             return {"status": "success", "message": f"deleted {memory_id}", "memory_id": memory_id,
                     "user_id": memory.user_id, "assistant_id": memory.assistant_id}
 
+    def forget(
+        self,
+        query: Annotated[str, Field(description="What to forget, e.g. 'my passport number', or the user's own "
+                                                "request such as 'please forget my passport number'.",
+                                    min_length=1, max_length=2000)],
+        user_id: UserId = None,
+        assistant_id: AssistantId = None,
+    ) -> dict[str, Any]:
+        """Forget what the user asked to forget: the exchanges and knowledge that mention it leave every tier,
+        the profile and the history's text; the answer says how much went, never the forgotten text."""
+        with _tool_errors(), self.registry.open(user_id, assistant_id) as memory:
+            result = memory.forget(query)
+            return {"status": "success", "message": result.summary(), "removed": result.removed,
+                    "memory_ids": result.page_ids + result.fact_ids, "profile_fields": result.profile_fields,
+                    "user_id": memory.user_id, "assistant_id": memory.assistant_id}
+
     def forget_user(self, user_id: UserId = None, assistant_id: AssistantId = None) -> dict[str, Any]:
         """Erase everything stored about the user, for every assistant: exchanges, knowledge, profile,
         history. Cannot be undone."""
@@ -268,7 +284,7 @@ def register(server: Any, tools: MemoryTools) -> None:
     for method, annotations in ((tools.add_memory, writes), (tools.retrieve_memory, visits),
                                 (tools.get_user_profile, read_only), (tools.search_memory, read_only),
                                 (tools.list_memories, read_only), (tools.delete_memory, erases),
-                                (tools.forget_user, erases)):
+                                (tools.forget, erases), (tools.forget_user, erases)):
         server.tool(annotations=annotations)(method)
     server.resource("memoryos://status", name="status", title="MemoryOS status", mime_type="application/json",
                     description="Counts per tier, pending jobs and LLM/embedding call statistics of the open memories."
