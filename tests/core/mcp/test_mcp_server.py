@@ -176,7 +176,7 @@ async def exercise(client: Client) -> None:
     message = await call_error(client, "retrieve_memory", {"query": "x", "max_results": "lots", "user_id": "alice"})
     assert "max_results" in message
     message = await call_error(client, "add_memory", {"user_input": "x\x00y", "agent_response": "ok", "user_id": "alice"})
-    assert "NUL" in message  # long text is accepted (tests/test_mcp_text_and_ids.py); a NUL never is
+    assert "NUL" in message  # long text is accepted (tests/core/mcp/test_mcp_text_and_ids.py); a NUL never is
     message = await call_error(client, "retrieve_memory", {"query": "x", "user_id": "../../etc/passwd"})
     assert "user_id" in message
     message = await call_error(client, "delete_memory", {"memory_id": "pg_doesnotexist", "user_id": "alice"})

@@ -12,10 +12,7 @@ from llama_index.core.schema import MetadataMode, TextNode
 from memoryos_core import Memoryos
 from memoryos_llamaindex import MemoryOSRetriever
 
-try:
-    from .test_llamaindex_support import RecordingLLM
-except ImportError:
-    from test_llamaindex_support import RecordingLLM
+from llamaindex_support import RecordingLLM
 
 FACT = "My cat is called Miso and she loves sardines."
 
