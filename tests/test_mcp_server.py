@@ -29,7 +29,7 @@ from mcp import Client, MCPError, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
 from memoryos_core import HashingEmbedder, SQLiteStore  # noqa: E402
-from memoryos_core.mcp_server import (  # noqa: E402
+from memoryos_core.mcp import (  # noqa: E402
     ConfigError,
     MemoryRegistry,
     create_server,
@@ -474,7 +474,7 @@ def test_cli_works_without_the_mcp_extra(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['mcp'] = None\n"
         "from memoryos_core.cli import build_parser, main\n"
-        "import memoryos_core.mcp_server\n"
+        "import memoryos_core.mcp\n"
         "args = build_parser().parse_args(['mcp', '--data', sys.argv[1], '--port', '9'])\n"
         "assert args.data_storage_path == sys.argv[1] and args.port == 9\n"
         "sys.exit(main(['mcp', '--data', sys.argv[1]]))\n"
