@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/memoryos demo --data .memoryos-demo
+	$(BIN)/memoryos demo
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q -p no:cacheprovider
@@ -27,4 +27,4 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store_latency.py
 
 clean:
-	rm -rf $(VENV) .memoryos-demo build *.egg-info
+	rm -rf $(VENV) memoryos_data build *.egg-info

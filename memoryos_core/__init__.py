@@ -14,6 +14,7 @@ from .errors import (
     LLMError,
     LLMNotConfiguredError,
     MemoryOSError,
+    NoAnswerError,
     NotFoundError,
     StoreError,
 )
@@ -41,7 +42,12 @@ from .types import (
 )
 from .usage import CallEvent, UsageTracker
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError as _NoMetadata, version as _version
+
+try:
+    __version__ = _version("memoryos-kit")
+except _NoMetadata:  # running from a source tree that was never installed
+    __version__ = "0.0.0+source"
 
 __all__ = [
     "CallEvent",
@@ -59,6 +65,7 @@ __all__ = [
     "MemoryConfig",
     "MemoryOSError",
     "Memoryos",
+    "NoAnswerError",
     "NotFoundError",
     "OpenAIChatModel",
     "OpenAIEmbedder",

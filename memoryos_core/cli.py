@@ -1,7 +1,8 @@
-"""The ``memoryos`` command: demo, add, search, profile, export, import (and mcp, bench).
+"""The ``memoryos`` command: demo, add, search, list, get, delete, history, profile, stats,
+export, import, forget-user (and mcp, bench).
 
-Every command reads the LLM settings from the environment (``OPENAI_API_KEY``,
-``OPENAI_BASE_URL``, ``MEMORYOS_LLM_MODEL``); without them it runs offline.
+Every command runs offline unless given ``--llm``, which uses the endpoint in ``OPENAI_BASE_URL``
+(``OPENAI_API_KEY``, ``MEMORYOS_LLM_MODEL``): what the shell happens to hold never switches it on.
 """
 
 from __future__ import annotations
@@ -14,22 +15,41 @@ import time
 from importlib import resources
 from typing import Any, Sequence
 
+from .config import default_data_path
 from .errors import MemoryOSError
 from .memory import Memoryos
 from .types import Page
 from .validation import parse_timestamp
 
 
-def _common(parser: argparse.ArgumentParser, *, default_data: str = "./memoryos_data", default_user: str = "default_user") -> None:
-    parser.add_argument("--data", default=os.environ.get("MEMORYOS_DATA", default_data), help="storage folder (default %(default)s)")
+def _common(parser: argparse.ArgumentParser, *, default_user: str = "default_user",
+            default_assistant: str = "default_assistant") -> None:
+    parser.add_argument("--data", default=default_data_path(),
+                        help="storage folder or postgresql:// DSN (default %(default)s; $MEMORYOS_DATA sets it)")
     parser.add_argument("--user", default=default_user, help="user id (default %(default)s)")
-    parser.add_argument("--assistant", default="default_assistant", help="assistant id (default %(default)s)")
+    parser.add_argument("--assistant", default=default_assistant, help="assistant id (default %(default)s)")
     parser.add_argument("--json", action="store_true", help="machine-readable output")
+    parser.add_argument("--llm", action="store_true",
+                        help="use the LLM at $OPENAI_BASE_URL (key $OPENAI_API_KEY, model $MEMORYOS_LLM_MODEL); "
+                             "default: offline")
+
+
+def _llm_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    if not getattr(args, "llm", False):
+        return {}
+    base_url = os.environ.get("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+    return {"openai_base_url": base_url, "openai_api_key": os.environ.get("OPENAI_API_KEY") or "not-needed",
+            "llm_model": os.environ.get("MEMORYOS_LLM_MODEL", "gpt-4o-mini")}
 
 
 def _open(args: argparse.Namespace, **kwargs: Any) -> Memoryos:
+    kwargs.setdefault("background", False)
     return Memoryos(user_id=args.user, assistant_id=args.assistant, data_storage_path=args.data,
-                    llm_model=os.environ.get("MEMORYOS_LLM_MODEL", "gpt-4o-mini"), background=False, **kwargs)
+                    **_llm_kwargs(args), **kwargs)
+
+
+def _limit(parser: argparse.ArgumentParser, default: int, what: str) -> None:
+    parser.add_argument("--limit", type=int, default=default, help=f"most {what} to show (default %(default)s)")
 
 
 def _emit(args: argparse.Namespace, data: Any, text: str) -> None:
@@ -94,6 +114,61 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_list(args: argparse.Namespace) -> int:
+    with _open(args) as memory:
+        pages = memory.list_memories(tier=args.tier, limit=args.limit, offset=args.offset)
+    _emit(args, {"results": [p.to_dict() for p in pages]},
+          "\n".join(f"{p.id}  {p.tier:<8} {_page_line(p)}" for p in pages) or "(no memories)")
+    return 0
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    with _open(args) as memory:
+        item = memory.get(args.id)
+    _emit(args, item.to_dict(), json.dumps(item.to_dict(), ensure_ascii=False, indent=2, default=str))
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    with _open(args) as memory:
+        memory.delete(args.id)
+    _emit(args, {"status": "success", "deleted": args.id}, f"deleted {args.id}")
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    with _open(args) as memory:
+        entries = memory.history(args.id)
+    rows = [e.to_dict() for e in entries][-args.limit:]
+    lines = [f"{r['event']:<10} {r['target_id']}  {r.get('old_value') or ''} -> {r.get('new_value') or ''}".replace("\n", " | ")
+             for r in rows]
+    _emit(args, {"results": rows}, "\n".join(lines) or "(no history)")
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _open(args) as memory:
+        stats = memory.stats()
+    lines = [f"user {stats['user_id']}, assistant {stats['assistant_id']}, mode {stats['mode']}, embedder {stats['embedder']}"]
+    lines += [f"  {k}: {v}" for k, v in stats["tiers"].items()]
+    if stats["last_error"]:
+        lines.append(f"  last error: {stats['last_error']}")
+    _emit(args, stats, "\n".join(lines))
+    return 0
+
+
+def cmd_forget_user(args: argparse.Namespace) -> int:
+    if not args.yes:
+        print(f"memoryos: error: this erases everything of user {args.user!r} in {args.data}; "
+              "add --yes to confirm", file=sys.stderr)
+        return 2
+    with _open(args) as memory:
+        memory.delete_all()
+    _emit(args, {"status": "success", "user_id": args.user},
+          f"erased everything of user {args.user!r} (every assistant) in {args.data}")
+    return 0
+
+
 def load_demo() -> dict[str, Any]:
     return json.loads(resources.files("memoryos_core").joinpath("data/demo_conversation.json").read_text("utf-8"))
 
@@ -101,9 +176,13 @@ def load_demo() -> dict[str, Any]:
 def cmd_demo(args: argparse.Namespace) -> int:
     demo = load_demo()
     started = time.perf_counter()
-    with Memoryos(user_id=demo["user_id"], assistant_id=demo["assistant_id"], data_storage_path=args.data,
-                  background=True) as memory:
-        memory.delete_all()  # the demo starts from a clean slate every run
+    with _open(args, background=True) as memory:
+        if memory.llm is not None:
+            problem = _llm_problem(memory)
+            if problem:
+                print(f"memoryos: error: {problem}", file=sys.stderr)
+                return 2
+        memory.delete_all()  # the demo user starts from a clean slate every run
         turns = 0
         for session in demo["sessions"]:
             base = parse_timestamp(session["date"])
@@ -130,6 +209,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             "tiers": stats["tiers"], "profile": profile.fields, "user_knowledge": [f.text for f in knowledge],
             "assistant_knowledge": [f.text for f in assistant], "recall": recalls}
     out = [f"MemoryOS demo ({stats['mode']}, embedder {stats['embedder']})",
+           f"User {args.user!r}, assistant {args.assistant!r}, data in {args.data}",
            f"Ingested {turns} turns in {ingest:.2f}s; total {elapsed:.1f}s", "", "Tiers:"]
     out += [f"  {k}: {v}" for k, v in stats["tiers"].items()]
     out += ["", "User profile:", profile.render() or "  (empty)", "", "User knowledge:"]
@@ -140,9 +220,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
         out.append(f"  Q: {r['question']}  [{'found' if r['found_in_context'] else 'MISSING'}: {r['expect']}]")
         out += [f"     {p['score']:.3f} {p['text']}".replace("\n", " | ") for p in r["top_pages"][:2]]
     found = sum(r["found_in_context"] for r in recalls)
-    out += ["", f"{found}/{len(recalls)} recall questions answered from memory context."]
+    out += ["", f"{found}/{len(recalls)} recall questions answered from memory context.", "",
+            "Look further with:", f"  memoryos profile --data {args.data} --user {args.user} --assistant {args.assistant}",
+            f"  memoryos search --data {args.data} --user {args.user} --assistant {args.assistant} \"Where does Alex live?\""]
+    data.update(user_id=args.user, assistant_id=args.assistant, data=args.data)
     _emit(args, data, "\n".join(out))
     return 0
+
+
+def _llm_problem(memory: Memoryos) -> str | None:
+    """One short call before the demo: an unreachable endpoint is reported once, naming its URL,
+    rather than as a stream of failed background jobs."""
+    from .providers.base import ChatMessage
+
+    assert memory.llm is not None
+    try:
+        memory.llm.complete([ChatMessage("user", "Reply with OK.")], purpose="preflight")
+    except MemoryOSError as exc:
+        return f"the LLM endpoint does not answer ({exc}); run without --llm to stay offline"
+    return None
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
@@ -158,11 +254,14 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
     parser = argparse.ArgumentParser(prog="memoryos", description="Tiered long-term memory for AI agents.")
+    parser.add_argument("--version", action="version", version=f"memoryos {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    p = sub.add_parser("demo", help="ingest a sample conversation offline and show what memory made of it")
-    _common(p, default_data=".memoryos-demo")
+    p = sub.add_parser("demo", help="ingest a sample conversation (offline unless --llm) and show what memory made of it")
+    _common(p, default_user="demo_alex", default_assistant="demo_assistant")
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("add", help="store one exchange")
@@ -176,8 +275,40 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("search", help="search memory")
     _common(p)
     p.add_argument("query")
-    p.add_argument("--limit", type=int, default=5)
+    _limit(p, 5, "results")
     p.set_defaults(func=cmd_search)
+
+    p = sub.add_parser("list", help="list stored exchanges in conversation order")
+    _common(p)
+    p.add_argument("--tier", choices=("short", "mid", "archived"), help="only this tier")
+    _limit(p, 100, "exchanges")
+    p.add_argument("--offset", type=int, default=0, help="skip this many first (default %(default)s)")
+    p.set_defaults(func=cmd_list)
+
+    p = sub.add_parser("get", help="show one exchange (pg_...) or fact (ft_...)")
+    _common(p)
+    p.add_argument("id")
+    p.set_defaults(func=cmd_get)
+
+    p = sub.add_parser("delete", help="delete one exchange (with facts drawn only from it) or one fact")
+    _common(p)
+    p.add_argument("id")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("history", help="the audit trail of changes (of one id, or all)")
+    _common(p)
+    p.add_argument("id", nargs="?", default=None)
+    _limit(p, 100, "entries (newest)")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("stats", help="tier sizes, pending work and the last error")
+    _common(p)
+    p.set_defaults(func=cmd_stats)
+
+    p = sub.add_parser("forget-user", help="erase everything of one user (every assistant)")
+    _common(p)
+    p.add_argument("--yes", action="store_true", help="confirm the erasure")
+    p.set_defaults(func=cmd_forget_user)
 
     p = sub.add_parser("profile", help="show the user profile and knowledge")
     _common(p)

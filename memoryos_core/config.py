@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
+
+#: The one default storage folder of the library, the CLI, the demo and the MCP server.
+DEFAULT_DATA_DIR = "./memoryos_data"
+
+
+def default_data_path() -> str:
+    """``$MEMORYOS_DATA`` when set, else ``./memoryos_data`` (relative to the working directory)."""
+    return os.environ.get("MEMORYOS_DATA") or DEFAULT_DATA_DIR
 
 
 @dataclass(frozen=True)

@@ -26,5 +26,9 @@ class LLMError(MemoryOSError):
     """The language model failed after retries, or answered with something unusable."""
 
 
+class NoAnswerError(LLMError):
+    """The model returned no usable answer (empty, refused or cut off by a filter); nothing was stored."""
+
+
 class StoreError(MemoryOSError):
     """The storage backend refused an operation (schema too new, unreachable server, ...)."""

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 import faiss
 import numpy as np
 
+from .shutdown import register_native
 from .storage.base import ScopeState, VectorTable
 
 log = logging.getLogger("memoryos.index")
@@ -221,6 +222,13 @@ class IndexCache:
         self._indexes: dict[tuple[int, VectorTable], VectorIndex] = {}
         self._epochs: dict[int, int] = {}
         self._counters: dict[int, int] = {}
+        register_native(self)
+
+    def quiesce(self, deadline: float) -> bool:
+        """At exit: wait for graph builds and calls in flight, then keep other threads out of FAISS
+        (every FAISS call but a graph build runs under ``lock``)."""
+        builds_done = self.wait_for_builds(None, max(0.0, deadline - time.monotonic()))
+        return self.lock.acquire(timeout=max(0.0, deadline - time.monotonic())) and builds_done
 
     def sync(self, scope_id: int, state: ScopeState | None = None) -> None:
         """Bring the scope's indexes up to date with the store."""

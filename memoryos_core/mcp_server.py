@@ -28,18 +28,18 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterator, Literal, Optional
 
 from pydantic import Field
 
-from .config import MemoryConfig
+from .config import DEFAULT_DATA_DIR, MemoryConfig
 from .errors import InvalidInputError, MemoryOSError
 from .memory import Memoryos
 from .storage.postgres import is_dsn
 from .types import Fact, Page, Profile, ScoredFact, ScoredPage
 from .usage import UsageTracker
+from .times import to_datetime
 from .validation import check_id
 
 log = logging.getLogger("memoryos.mcp")
@@ -80,7 +80,7 @@ class ServerSettings:
     user_id: str = "default_user"
     openai_api_key: Optional[str] = None
     openai_base_url: Optional[str] = None
-    data_storage_path: str = "~/.memoryos"
+    data_storage_path: str = DEFAULT_DATA_DIR
     assistant_id: str = "default_assistant"
     llm_model: str = "gpt-4o-mini"
     short_term_capacity: int = 10
@@ -510,7 +510,7 @@ def format_ts(epoch: Optional[float]) -> Optional[str]:
     """Conversation time as the original server wrote it: ``YYYY-MM-DD HH:MM:SS`` (UTC)."""
     if epoch is None:
         return None
-    return datetime.fromtimestamp(float(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+    return to_datetime(epoch).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def now_ts() -> str:
@@ -844,7 +844,7 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", help="HTTP bind address (default 127.0.0.1; there is no authentication)")
     parser.add_argument("--port", type=int, help="HTTP port (default 8000; 0 picks a free one)")
     parser.add_argument("--data", "--data-storage-path", dest="data_storage_path", metavar="DIR",
-                        help="storage folder shared by all users (default ~/.memoryos, or $MEMORYOS_DATA)")
+                        help=f"storage folder shared by all users (default {DEFAULT_DATA_DIR}, or $MEMORYOS_DATA)")
     parser.add_argument("--user", "--user-id", dest="user_id", help="default user id of the tools (default default_user)")
     parser.add_argument("--assistant", "--assistant-id", dest="assistant_id",
                         help="default assistant id (default default_assistant)")

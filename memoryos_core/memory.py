@@ -13,11 +13,11 @@ import os
 import threading
 from typing import Any, Callable, Literal
 
-from .config import MemoryConfig
-from .errors import InvalidInputError, LLMNotConfiguredError, NotFoundError
+from .config import DEFAULT_DATA_DIR, MemoryConfig
+from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError
 from .index import IndexCache
 from .prompts import response_messages
-from .providers.base import ChatModel, Embedder
+from .providers.base import ChatModel, Completion, Embedder
 from .providers.local_embeddings import LocalMiniLMEmbedder
 from .providers.metered import MeteredChatModel, MeteredEmbedder
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
@@ -29,7 +29,7 @@ from .tiers import Consolidator, PersonaUpdater
 from .tokens import TokenCounter
 from .types import Fact, HistoryEntry, Page, Profile, RetrievalResult, Tier, render_page_text
 from .usage import CallEvent, UsageTracker
-from .validation import check_id, check_meta, check_text, parse_timestamp
+from .validation import check_count, check_id, check_memory_id, check_meta, check_text, parse_timestamp
 from .worker import EMBED_BATCH, JobRunner
 
 EXPORT_FORMAT = "memoryos-export/1"
@@ -46,11 +46,20 @@ def default_embedder() -> LocalMiniLMEmbedder:
         return _local_embedder
 
 
+def _usable_answer(completion: Completion) -> str:
+    """The answer's text; an empty, refused or filtered answer is no memory and is never stored."""
+    reason = completion.unusable_reason()
+    if reason is not None:
+        raise NoAnswerError(f"{reason}; nothing was stored")
+    return completion.text.strip()
+
+
 class Memoryos:
     """Tiered long-term memory for one user of one assistant.
 
-    With no API key (argument or ``OPENAI_API_KEY``) and no ``llm``, everything but
+    With no ``openai_api_key``, ``openai_base_url`` or ``llm`` argument, everything but
     ``get_response`` works offline: local embeddings, heuristic segmentation and extraction.
+    Environment variables never switch the LLM on by themselves.
     """
 
     def __init__(
@@ -58,7 +67,7 @@ class Memoryos:
         user_id: str,
         openai_api_key: str | None = None,
         openai_base_url: str | None = None,
-        data_storage_path: str | os.PathLike[str] = "./memoryos_data",
+        data_storage_path: str | os.PathLike[str] = DEFAULT_DATA_DIR,
         llm_model: str = "gpt-4o-mini",
         assistant_id: str = "default_assistant",
         short_term_capacity: int = 10,
@@ -75,8 +84,8 @@ class Memoryos:
         max_context_tokens: int = 2000,
         background: bool = True,
         on_call: Callable[[CallEvent], None] | None = None,
-        llm_timeout: float = 60.0,
-        llm_max_retries: int = 3,
+        llm_timeout: float | None = None,
+        llm_max_retries: int = 2,
     ) -> None:
         self.user_id = check_id(user_id, "user_id")
         self.assistant_id = check_id(assistant_id, "assistant_id")
@@ -89,8 +98,10 @@ class Memoryos:
             max_context_tokens=max_context_tokens,
         )
         self.usage = UsageTracker(on_call=on_call)
-        api_key = openai_api_key or os.environ.get("OPENAI_API_KEY")
-        base_url = openai_base_url or os.environ.get("OPENAI_BASE_URL")
+        # An LLM only when the caller names one: offline by default, whatever the shell holds. A base
+        # URL alone (a local server) is enough; its key may come from OPENAI_API_KEY or be a dummy.
+        base_url = openai_base_url
+        api_key = openai_api_key or ((os.environ.get("OPENAI_API_KEY") or "not-needed") if base_url else None)
         if llm is None and api_key:
             llm = OpenAIChatModel(llm_model, api_key=api_key, base_url=base_url, timeout=llm_timeout,
                                   max_retries=llm_max_retries)
@@ -170,12 +181,16 @@ class Memoryos:
             return len(pending)
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every due job of this memory is done; False if ``timeout`` passed first."""
-        if not self.background:
+        """Wait until every due job of this memory is done. False if ``timeout`` passed first, or if
+        work is left undone: a job parked as failed (see ``stats()["last_error"]``;
+        ``retry_failed_jobs()`` makes it due again) or one waiting out its retry delay."""
+        if self.background:
+            self._runner.wake()
+            if not self._runner.wait_idle(timeout):
+                return False
+        else:
             self._runner.run_due()
-            return not any(j["status"] == "pending" for j in self.store.open_jobs(self._scope_id))
-        self._runner.wake()
-        return self._runner.wait_idle(timeout)
+        return not any(j["status"] in ("pending", "failed") for j in self.store.open_jobs(self._scope_id))
 
     def warm_up(self, timeout: float | None = None) -> bool:
         """Load this user's search indexes now rather than at the first retrieval, and wait for their
@@ -212,8 +227,7 @@ class Memoryos:
     def search(self, query: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
         """mem0-style results: pages of every tier and facts, ranked together by score. Heats nothing."""
         query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
-        if not isinstance(limit, int) or limit < 1:
-            raise InvalidInputError("limit must be a positive integer")
+        check_count(limit, "limit", minimum=1)
         while self._embed_backlog():
             pass
         qvec = self.embedder.embed([query], purpose="query")[0]
@@ -237,7 +251,7 @@ class Memoryos:
         llm = self._require_llm()
         result = self.retrieve(query)
         messages = self._response_messages(query, result, relationship_with_user, style_hint, user_conversation_meta_data)
-        answer = llm.complete(messages, purpose="response").text.strip()
+        answer = _usable_answer(llm.complete(messages, purpose="response"))
         self.add_memory(query, answer, meta_data=user_conversation_meta_data)
         return answer
 
@@ -296,14 +310,12 @@ class Memoryos:
     def list_memories(self, tier: Tier | None = None, limit: int = 100, offset: int = 0) -> list[Page]:
         if tier not in (None, "short", "mid", "archived"):
             raise InvalidInputError("tier must be 'short', 'mid', 'archived' or None")
-        if limit < 0 or offset < 0:
-            raise InvalidInputError("limit and offset must be non-negative")
+        check_count(limit, "limit")
+        check_count(offset, "offset")
         return self.store.list_pages(self._scope_id, tier=tier, limit=limit, offset=offset)
 
     def get(self, memory_id: str) -> Page | Fact:
-        if not isinstance(memory_id, str):
-            raise InvalidInputError("memory_id must be a string")
-        if memory_id.startswith("ft_"):
+        if check_memory_id(memory_id).startswith("ft_"):
             return self.store.get_fact(self._scope_id, memory_id).fact
         return self.store.get_page(self._scope_id, memory_id).page
 
@@ -311,7 +323,7 @@ class Memoryos:
                agent_response: str | None = None) -> Page | Fact:
         """Edit a fact's text, or a page's sides; the old value goes to history."""
         limit = self.config.max_text_chars
-        if memory_id.startswith("ft_"):
+        if check_memory_id(memory_id).startswith("ft_"):
             row = self.store.get_fact(self._scope_id, memory_id)
             text = check_text(text, "text", limit, allow_empty=False)
             vec = self.embedder.embed([text], purpose="facts")[0]
@@ -332,9 +344,7 @@ class Memoryos:
 
     def delete(self, memory_id: str) -> None:
         """Delete one page (with its vector and the facts drawn only from it) or one fact."""
-        if not isinstance(memory_id, str):
-            raise InvalidInputError("memory_id must be a string")
-        if memory_id.startswith("ft_"):
+        if check_memory_id(memory_id).startswith("ft_"):
             row = self.store.get_fact(self._scope_id, memory_id)
             self.store.write_facts(self._scope_id, [FactWrite(op="delete", kind=row.fact.kind, event="DELETE", rid=row.rid)])
         else:
@@ -416,7 +426,7 @@ class Memoryos:
         llm = self._require_llm()
         result = await self.aretrieve(query)
         messages = self._response_messages(query, result, relationship_with_user, style_hint, user_conversation_meta_data)
-        answer = (await llm.acomplete(messages, purpose="response")).text.strip()
+        answer = _usable_answer(await llm.acomplete(messages, purpose="response"))
         await self.aadd_memory(query, answer, meta_data=user_conversation_meta_data)
         return answer
 

@@ -44,7 +44,7 @@ from .index import IndexCache
 from .storage.base import HeatParams, PageRow
 from .tokens import TokenCounter
 from .types import Page, Profile, RetrievalResult, ScoredFact, ScoredPage
-from .validation import format_timestamp
+from .times import format_timestamp, to_datetime
 
 MIN_PAGE_SCORE = 0.1
 #: Candidates taken from each of the semantic and lexical searches (at least; 4 x top_k if larger).
@@ -68,7 +68,7 @@ _MONTHS = ("January", "February", "March", "April", "May", "June", "July", "Augu
 
 def short_date(epoch: float) -> str:
     """Compact conversation date for context lines, e.g. ``8 May 2023`` (locale-independent)."""
-    dt = datetime.fromtimestamp(epoch, timezone.utc)
+    dt = to_datetime(epoch)
     return f"{dt.day} {_MONTHS[dt.month - 1]} {dt.year}"
 
 
@@ -106,7 +106,7 @@ class TimeHint:
     def matches(self, ts: float) -> bool:
         if not self.month:
             return self.start <= ts < self.end
-        dt = datetime.fromtimestamp(ts, timezone.utc)
+        dt = to_datetime(ts)
         slack = _MONTH_SLACK.days
         return dt.month == self.month or (dt.month == self.month % 12 + 1 and dt.day <= slack)
 

@@ -1,16 +1,15 @@
-"""Exact token counts with tiktoken, offline.
+"""Exact token counts with tiktoken, offline and without writing anywhere.
 
-tiktoken downloads its BPE files on first use. We ship the two encodings OpenAI chat models use
-(byte-identical to the published files; tiktoken verifies their sha256) and seed tiktoken's own
-cache with them, so the real tiktoken code path runs and nothing is fetched.
+tiktoken downloads its BPE files on first use and caches them under ``$TMPDIR/data-gym-cache``.
+We ship the two encodings OpenAI chat models use (byte-identical to the published files) and build
+tiktoken's encodings from them directly, checking the published sha256, so nothing is fetched and
+nothing is written outside the data folder.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import os
-import shutil
-import tempfile
 import threading
 from functools import lru_cache
 from pathlib import Path
@@ -18,30 +17,28 @@ from pathlib import Path
 import tiktoken
 
 _DATA = Path(__file__).parent / "data" / "tiktoken"
-_BLOB_URLS = {
-    "o200k_base": "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
-    "cl100k_base": "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
+#: The encodings we ship, with the sha256 tiktoken publishes for each file.
+_SHIPPED = {
+    "o200k_base": "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d",
+    "cl100k_base": "223921b76ee99bde995b7ff738513eef100fb51d18c93597a113bcffe865b2a7",
 }
 _lock = threading.Lock()
 DEFAULT_ENCODING = "o200k_base"
 
 
-def _tiktoken_cache_dir() -> Path:
-    # Mirrors tiktoken.load.read_file_cached's choice of cache folder.
-    if "TIKTOKEN_CACHE_DIR" in os.environ:
-        return Path(os.environ["TIKTOKEN_CACHE_DIR"])
-    if "DATA_GYM_CACHE_DIR" in os.environ:
-        return Path(os.environ["DATA_GYM_CACHE_DIR"])
-    return Path(tempfile.gettempdir()) / "data-gym-cache"
+def _shipped_ranks(encoding_name: str) -> dict[bytes, int]:
+    data = (_DATA / f"{encoding_name}.tiktoken").read_bytes()
+    if hashlib.sha256(data).hexdigest() != _SHIPPED[encoding_name]:
+        raise RuntimeError(f"the shipped {encoding_name} file is damaged (sha256 mismatch): reinstall memoryos-kit")
+    return {base64.b64decode(token): int(rank) for token, rank in (line.split() for line in data.splitlines() if line)}
 
 
-def _build_without_cache(encoding_name: str) -> tiktoken.Encoding:
-    """TIKTOKEN_CACHE_DIR="" turns tiktoken's cache off: build from the shipped file directly."""
+def _build_from_shipped(encoding_name: str) -> tiktoken.Encoding:
+    """tiktoken's own constructor for the encoding, fed the shipped ranks instead of a download."""
     import tiktoken_ext.openai_public as public
 
-    local = str(_DATA / f"{encoding_name}.tiktoken")
     original = public.load_tiktoken_bpe
-    public.load_tiktoken_bpe = lambda _url, expected_hash=None: original(local, expected_hash=expected_hash)
+    public.load_tiktoken_bpe = lambda _url, expected_hash=None: _shipped_ranks(encoding_name)
     try:
         params = public.ENCODING_CONSTRUCTORS[encoding_name]()
     finally:
@@ -49,21 +46,8 @@ def _build_without_cache(encoding_name: str) -> tiktoken.Encoding:
     return tiktoken.Encoding(**params)
 
 
-def _seed_cache(encoding_name: str) -> None:
-    url = _BLOB_URLS.get(encoding_name)
-    if url is None:
-        return
-    cache_dir = _tiktoken_cache_dir()
-    target = cache_dir / hashlib.sha1(url.encode()).hexdigest()
-    if target.exists():
-        return
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_suffix(f".{os.getpid()}.tmp")
-    shutil.copyfile(_DATA / f"{encoding_name}.tiktoken", tmp)
-    os.replace(tmp, target)
-
-
 def encoding_name_for(model: str | None) -> str:
+    """tiktoken's encoding for ``model``; unknown models count with o200k_base."""
     if model:
         try:
             return tiktoken.encoding_name_for_model(model)
@@ -76,11 +60,15 @@ def encoding_name_for(model: str | None) -> str:
 def get_encoding(model: str | None = None) -> tiktoken.Encoding:
     """The tiktoken encoding of ``model`` (unknown models count with o200k_base)."""
     name = encoding_name_for(model)
+    if name not in _SHIPPED:  # an older model's encoding: not shipped, and never downloaded
+        name = DEFAULT_ENCODING
+    return _shipped_encoding(name)
+
+
+@lru_cache(maxsize=None)
+def _shipped_encoding(name: str) -> tiktoken.Encoding:
     with _lock:
-        if os.environ.get("TIKTOKEN_CACHE_DIR") == "" and name in _BLOB_URLS:
-            return _build_without_cache(name)
-        _seed_cache(name)
-        return tiktoken.get_encoding(name)
+        return _build_from_shipped(name)
 
 
 class TokenCounter:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Callable, Literal
+from typing import Any, Callable, Iterator, Literal
 
 CallKind = Literal["llm", "embedding"]
 
@@ -76,3 +78,25 @@ class Timer:
 
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self.start
+
+
+#: Where a provider reports each HTTP attempt of the call being metered (set by the metering wrapper).
+_attempt_sink: ContextVar["Callable[[float, Any, BaseException | None], None] | None"] = ContextVar(
+    "memoryos_attempt_sink", default=None)
+
+
+def report_attempt(seconds: float, *, usage: Any = None, error: BaseException | None = None) -> None:
+    """Called by providers once per HTTP attempt (retries and time-outs included)."""
+    sink = _attempt_sink.get()
+    if sink is not None:
+        sink(seconds, usage, error)
+
+
+@contextmanager
+def collect_attempts(sink: "Callable[[float, Any, BaseException | None], None]") -> Iterator[None]:
+    """Route the attempts reported inside this block (same thread or task) to ``sink``."""
+    token = _attempt_sink.set(sink)
+    try:
+        yield
+    finally:
+        _attempt_sink.reset(token)

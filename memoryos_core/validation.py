@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
 from typing import Any
 
 from .errors import InvalidInputError
+from .times import format_timestamp, parse_timestamp
 
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$")
 
@@ -36,6 +36,22 @@ def check_text(value: object, what: str, max_chars: int, *, allow_empty: bool = 
     return value
 
 
+def check_count(value: object, what: str, *, minimum: int = 0) -> int:
+    """A whole number of at least ``minimum`` (limits, offsets); bools are not numbers here."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInputError(f"{what} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise InvalidInputError(f"{what} must be at least {minimum}, got {value}")
+    return value
+
+
+def check_memory_id(value: object) -> str:
+    """A page (``pg_...``) or fact (``ft_...``) id as returned by the library."""
+    if not isinstance(value, str) or not value:
+        raise InvalidInputError(f"memory_id must be a page or fact id string, got {type(value).__name__}")
+    return value
+
+
 def check_meta(value: object, max_bytes: int) -> dict[str, Any]:
     if value is None:
         return {}
@@ -45,41 +61,13 @@ def check_meta(value: object, max_bytes: int) -> dict[str, Any]:
         encoded = json.dumps(value, ensure_ascii=False)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"meta_data must hold JSON values only (convert dates and objects to strings): {exc}") from exc
+    except RecursionError as exc:
+        raise InvalidInputError("meta_data is nested too deeply to store") from exc
     if len(encoded.encode()) > max_bytes:
         raise InvalidInputError(f"meta_data is larger than {max_bytes} bytes")
     return json.loads(encoded)
 
 
-_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d", "%I:%M %p on %d %B, %Y")
-
-
-def parse_timestamp(value: object) -> float:
-    """Conversation time as epoch seconds (UTC). Accepts datetime, epoch numbers and common strings."""
-    if value is None:
-        return datetime.now(timezone.utc).timestamp()
-    if isinstance(value, bool):
-        raise InvalidInputError("timestamp must be a datetime, epoch seconds or a date string")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, datetime):
-        dt = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
-        return dt.timestamp()
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return (dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)).timestamp()
-        except ValueError:
-            pass
-        for fmt in _FORMATS:
-            try:
-                return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc).timestamp()
-            except ValueError:
-                continue
-    raise InvalidInputError(
-        f"timestamp {value!r} is not understood; pass a datetime, epoch seconds or ISO 8601 text"
-    )
-
-
-def format_timestamp(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M")
+# Conversation times live in ``times``; re-exported here for callers that validate input.
+__all__ = ["check_id", "check_text", "check_meta", "check_count", "check_memory_id", "parse_timestamp",
+           "format_timestamp"]

@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from .config import MemoryConfig
 from .errors import LLMNotConfiguredError
+from .shutdown import register_runner
 from .storage.base import ConflictError, Job
 
 log = logging.getLogger("memoryos.worker")
@@ -58,15 +59,18 @@ class JobRunner:
         self._stop = False
         self._lock = threading.Lock()
         self.last_error: str | None = None
+        register_runner(self)
 
     # -- one step ------------------------------------------------------------------------
 
     def run_due(self, max_jobs: int = 1000) -> int:
         """Run due work in the calling thread; returns the number of jobs finished."""
         done = 0
-        while self.embed_backlog(EMBED_BATCH):
+        while not self._stop and self.embed_backlog(EMBED_BATCH):
             pass
         for _ in range(max_jobs):
+            if self._stop:  # at exit or close: the jobs left stay durable for the next open
+                break
             job = self.store.claim_job(self.scope_id, self.owner, self.config.job_lease_seconds, owner_is_dead)
             if job is None:
                 break
@@ -77,6 +81,8 @@ class JobRunner:
     def _run(self, job: Job) -> bool:
         try:
             self.handlers[job.kind](self.scope_id, job, self.owner)
+            if self.last_error is not None:
+                log.info("job %s (%s) succeeded after earlier failures", job.id, job.kind)
             self.last_error = None
             return True
         except ConflictError as exc:
@@ -86,8 +92,12 @@ class JobRunner:
             attempts = job.attempts + 1
             give_up = attempts >= self.config.job_max_attempts and not isinstance(exc, LLMNotConfiguredError)
             delay = min(300.0, 0.5 * 2 ** min(attempts, 10)) * (0.5 + random.random())
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            log.warning("job %s (%s) failed, attempt %d: %s", job.id, job.kind, attempts, self.last_error)
+            error = f"{type(exc).__name__}: {exc}"
+            # An outage fails every attempt the same way: say it once, not once per retry.
+            level = logging.WARNING if give_up or error != self.last_error else logging.DEBUG
+            self.last_error = error
+            log.log(level, "job %s (%s) failed, attempt %d: %s%s", job.id, job.kind, attempts, error,
+                    " (parked: retry_failed_jobs() makes it due again)" if give_up else "")
             self.store.release_job(job, self.owner, self.last_error, time.time() + delay, give_up=give_up)
         return False
 
@@ -136,13 +146,22 @@ class JobRunner:
     def wait_idle(self, timeout: float | None) -> bool:
         return self._idle.wait(timeout)
 
-    def stop(self, timeout: float = 5.0) -> bool:
-        """Stop the thread; True once it has ended (its job, if any, is finished or released)."""
+    def request_stop(self) -> None:
+        """Ask the thread to end after its current step (an embedding batch or one job)."""
         with self._lock:
             self._stop = True
             self._wake.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` for the thread; True once it has ended."""
+        with self._lock:
             thread = self._thread
         if thread is not None:
             thread.join(timeout)
             return not thread.is_alive()
         return True
+
+    def stop(self, timeout: float = 5.0) -> bool:
+        """Stop the thread; True once it has ended (its job, if any, is finished or released)."""
+        self.request_stop()
+        return self.join(timeout)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timezone
 from typing import Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForRetrieverRun, CallbackManagerForRetrieverRun
@@ -13,6 +12,7 @@ from langchain_core.runnables import RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from memoryos_core import Memoryos, RetrievalResult
+from memoryos_core.times import to_datetime
 
 from ._common import MemoryFactory, MemoryResolver, fence_memory
 
@@ -55,7 +55,7 @@ def result_to_documents(result: RetrievalResult, *, user_id: str = "", tiers: Se
 
 
 def _time(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%d %H:%M")
+    return to_datetime(epoch).strftime("%Y-%m-%d %H:%M")
 
 
 def _page_document(page: Any, tier: str, *, score: float | None = None, segment_score: float | None = None) -> Document:

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Iterable, Sequence
 
 from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock, ToolCallBlock
 
 from memoryos_core.types import Page
-from memoryos_core.validation import format_timestamp
+from memoryos_core.times import format_timestamp, to_datetime
 
 #: First line of every memory-context message this package produces (also how we recognise one).
 CONTEXT_MARKER = "[MemoryOS] Reference data recalled from earlier conversations with this user"
@@ -295,4 +294,4 @@ def context_message(context: str) -> ChatMessage:
 def iso(epoch: float | None) -> str | None:
     if epoch is None:
         return None
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+    return to_datetime(epoch).isoformat()

@@ -69,8 +69,58 @@ def test_demo_prints_profile_knowledge_and_recall(tmp_path: Path) -> None:
     assert "User profile:" in out and "User knowledge:" in out and "Recall:" in out
     assert "location: Porto" in out  # the move superseded Lisbon
     assert "User is allergic to peanuts." in out
-    found = int(out.strip().splitlines()[-1].split("/")[0])
+    found = int(next(line for line in out.splitlines() if "recall questions answered" in line).split("/")[0])
     assert found >= 5
     data = json.loads(run("demo", "--data", str(tmp_path / "demo"), "--json").stdout)
     assert data["turns"] == 45 and data["mode"] == "offline-heuristic"
     assert data["tiers"]["short_term"] + data["tiers"]["mid_term"] == 45  # a rerun starts clean
+
+
+def test_demo_honours_user_and_prints_where_to_look(tmp_path: Path) -> None:
+    data = str(tmp_path / "D")
+    out = run("demo", "--data", data, "--user", "sam", "--json")
+    payload = json.loads(out.stdout)
+    assert payload["user_id"] == "sam" and payload["data"] == data
+    assert payload["profile"]  # built offline
+    profile = run("profile", "--data", data, "--user", "sam", "--assistant", payload["assistant_id"], "--json")
+    assert json.loads(profile.stdout)["profile"] == payload["profile"]
+    text = run("demo", "--data", data, "--user", "sam").stdout
+    assert f"memoryos profile --data {data} --user sam" in text
+
+
+def test_demo_is_offline_whatever_the_shell_holds(tmp_path: Path) -> None:
+    env = {**os.environ, "OPENAI_API_KEY": "sk-bogus", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    proc = subprocess.run([str(BIN), "demo", "--data", str(tmp_path / "D"), "--json"], capture_output=True,
+                          text=True, env=env, timeout=240)
+    assert proc.returncode == 0, proc.stderr
+    payload = json.loads(proc.stdout)
+    assert payload["mode"] == "offline-heuristic" and payload["profile"]
+    assert "failed" not in proc.stderr
+
+
+def test_demo_with_llm_reports_an_unreachable_endpoint_once(tmp_path: Path) -> None:
+    env = {**os.environ, "OPENAI_API_KEY": "sk-bogus", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    proc = subprocess.run([str(BIN), "demo", "--llm", "--data", str(tmp_path / "D")], capture_output=True,
+                          text=True, env=env, timeout=240)
+    assert proc.returncode == 2
+    assert proc.stderr.count("http://127.0.0.1:9/v1") == 1 and "unreachable" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_management_verbs(tmp_path: Path) -> None:
+    data = str(tmp_path / "D")
+    common = ("--data", data, "--user", "U")
+    page_id = run("add", *common, "I keep bees on the roof.", "Lovely!").stdout.split()[-1]
+    listed = json.loads(run("list", *common, "--json").stdout)["results"]
+    assert [p["id"] for p in listed] == [page_id]
+    assert json.loads(run("get", *common, page_id, "--json").stdout)["user_input"] == "I keep bees on the roof."
+    assert json.loads(run("stats", *common, "--json").stdout)["tiers"]["short_term"] == 1
+    run("delete", *common, page_id)
+    assert run("get", *common, page_id, check=False).returncode == 2
+    assert json.loads(run("history", *common, page_id, "--json").stdout)["results"][-1]["event"] == "DELETE"
+    run("add", *common, "Second note.", "ok")
+    assert run("forget-user", *common, check=False).returncode == 2  # needs --yes
+    run("forget-user", *common, "--yes")
+    assert json.loads(run("list", *common, "--json").stdout)["results"] == []
+    assert run("--version").stdout.startswith("memoryos ")
+    assert "most results" in run("search", "--help").stdout

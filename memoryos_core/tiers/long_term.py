@@ -115,7 +115,9 @@ class PersonaUpdater:
         for op in out.facts:
             if op.op == "none":
                 continue
-            target = by_id.get(op.id or "")
+            # Only an update or a delete names a fact to change; an "add" that carries an id (small models
+            # do this) is a new candidate, checked against every active fact like any other.
+            target = by_id.get(op.id or "") if op.op in ("update", "delete") else None
             if op.op in ("update", "delete") and target is None:
                 if op.op == "delete" or not op.text.strip():
                     continue  # names a fact we did not show: ignore rather than guess
@@ -155,8 +157,9 @@ class PersonaUpdater:
                 writes.append(FactWrite(op="retire", kind=kind, event="DELETE", rid=cand.target.rid))
                 retired.add(cand.target.rid)
                 continue
-            others = [f for f in live if cand.target is None or f.rid != cand.target.rid]
-            if self._duplicate(vec, [f.embedding for f in others] + accepted[kind]):
+            others = [f for f in live if cand.op != "update" or cand.target is None or f.rid != cand.target.rid]
+            if _same_text(cand.text, [f.fact.text for f in others]) or self._duplicate(
+                    vec, [f.embedding for f in others] + accepted[kind]):
                 continue
             common = dict(kind=kind, text=cand.text, slot=cand.slot, refers_to=cand.refers_to, source=cand.source,
                           source_pages=cand.source_pages, embedding=vec)
@@ -177,6 +180,12 @@ class PersonaUpdater:
         if not others:
             return False
         return float(np.max(np.stack(others) @ vec)) >= self.config.fact_duplicate_threshold
+
+
+def _same_text(text: str, others: list[str]) -> bool:
+    """Exact repeats (case and spacing aside) are duplicates whatever the embedder says."""
+    key = " ".join(text.lower().split()).rstrip(".")
+    return any(" ".join(o.lower().split()).rstrip(".") == key for o in others)
 
 
 def _merge_field(profile: dict[str, Any], key: str, value: str) -> None:
