@@ -38,6 +38,9 @@ RELATIVE = re.compile(
     r"recently|the other day|the week before|the day before)\b", re.I)
 DATE_LINE = re.compile(r"^\[(\d{1,2} \w+ \d{4})\]$")
 KNOWLEDGE_SECTIONS = ("## User profile", "## What is known about the user", "## What is known about the assistant")
+ANSWER_DATE = re.compile(r"\b(\d{1,2} (?:january|february|march|april|may|june|july|august|september|october|"
+                         r"november|december) \d{4})\b", re.I)
+KNOWLEDGE_DATE = re.compile(r"^- \[(\d{1,2} \w+ \d{4})\] ")
 ROLE_SUBJECT = re.compile(r"^- (?:\[[^\]]*\] )?(?:User|Assistant)\b|^- [a-z_ ]+: ")
 
 
@@ -83,8 +86,15 @@ class TurnIndex:
         return [(self.by_line.get(line) or [None])[0] for line in lines]
 
 
-def analyse(run: Path, data_path: Path, baseline: str, listing: int) -> str:
+def analyse(run: Path, data_path: Path, baseline: str, listing: int, answers: Path | None = None) -> str:
     rows = [json.loads(line) for line in (run / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    if answers is not None:  # answers of a run still going (answers.partial.jsonl), contexts of a finished one
+        given: dict[tuple[str, int], dict[str, Any]] = {}
+        for line in answers.read_text(encoding="utf-8").splitlines():
+            a = json.loads(line)
+            given.setdefault((a["conversation"], a["index"]), {})[a["system"]] = a
+        for r in rows:
+            r["answers"] = given.get((r["conversation"], r["index"]), {})
     rows = [r for r in rows if "answers" in r and "memoryos" in r["answers"] and baseline in r["answers"]]
     if not rows:
         raise SystemExit(f"no question of {run} was answered by memoryos and {baseline}")
@@ -120,6 +130,10 @@ def analyse(run: Path, data_path: Path, baseline: str, listing: int) -> str:
             # knowledge and profile
             if know:
                 st["with_knowledge"] += 1
+                names_a = conv.speaker_a.lower() in r["question"].lower()
+                names_b = conv.speaker_b.lower() in r["question"].lower()
+                if names_b and not names_a:  # every knowledge line is about the user, speaker A
+                    st["knowledge_about_other_person"] += 1
                 sm["knowledge_tokens"] += counter.count("\n".join(know))
                 sm["knowledge_lines"] += len(know)
                 sm["knowledge_role_subject"] += sum(1 for k in know if ROLE_SUBJECT.match(k))
@@ -157,6 +171,26 @@ def analyse(run: Path, data_path: Path, baseline: str, listing: int) -> str:
             if first_ev is not None:
                 st["evidence_in_context"] += 1
                 sm["first_evidence_line"] += (len(know) + first_ev)
+            # where a full date in the answer comes from: a knowledge line's date, the evidence's date line, another
+            for when in {d.lower() for d in ANSWER_DATE.findall(r["answers"][s]["answer"])}:
+                st["answer_dates"] += 1
+                know_dates = {m.group(1).lower() for k in know if (m := KNOWLEDGE_DATE.match(k))}
+                ev_dates = {short_date(ti.turns[d].timestamp).lower() for d in evidence if d in ti.turns}
+                shown = {m.group(1).lower() for line in dates if (m := DATE_LINE.match(line))}
+                gold_dates = {d.lower() for d in ANSWER_DATE.findall(str(r["gold"]))}
+                first = ANSWER_DATE.search(ctx)
+                if first and first.group(1).lower() == when and when not in gold_dates:
+                    st["answer_date_first_in_context"] += 1
+                if when in gold_dates:
+                    st["answer_date_gold"] += 1
+                elif when in know_dates and when not in ev_dates:
+                    st["answer_date_from_knowledge"] += 1
+                elif when in ev_dates:
+                    st["answer_date_evidence_session"] += 1
+                elif when in shown:
+                    st["answer_date_other_session"] += 1
+                else:
+                    st["answer_date_elsewhere"] += 1
             if r["category"] == 2:
                 st["temporal"] += 1
                 answer = r["answers"][s]["answer"].lower()
@@ -193,6 +227,8 @@ def analyse(run: Path, data_path: Path, baseline: str, listing: int) -> str:
     table = [
         ("contexts with profile/knowledge lines", lambda s: share(s, "with_knowledge", "contexts")),
         ("profile/knowledge tokens per context (when present)", lambda s: per(s, "knowledge_tokens", "with_knowledge")),
+        ("contexts with knowledge about the user (speaker A) for a question about speaker B only",
+         lambda s: share(s, "knowledge_about_other_person", "with_knowledge")),
         ("knowledge lines about 'User'/'Assistant' or a bare profile field",
          lambda s: share(s, "knowledge_role_subject", "knowledge_lines")),
         ("knowledge lines with an unresolved relative time", lambda s: share(s, "knowledge_relative_time", "knowledge_lines")),
@@ -213,6 +249,15 @@ def analyse(run: Path, data_path: Path, baseline: str, listing: int) -> str:
          lambda s: per(s, "first_evidence_line", "evidence_in_context")),
         ("temporal answers repeating the evidence's session date (gold differs)",
          lambda s: share(s, "temporal_answer_is_session_date", "temporal")),
+        ("dates in answers: the gold date", lambda s: share(s, "answer_date_gold", "answer_dates")),
+        ("dates in answers: the evidence's session date (not gold)",
+         lambda s: share(s, "answer_date_evidence_session", "answer_dates")),
+        ("dates in answers: a knowledge line's date", lambda s: share(s, "answer_date_from_knowledge", "answer_dates")),
+        ("dates in answers: another date line of the context",
+         lambda s: share(s, "answer_date_other_session", "answer_dates")),
+        ("dates in answers: found nowhere above", lambda s: share(s, "answer_date_elsewhere", "answer_dates")),
+        ("dates in answers: the first date of the context (not gold)",
+         lambda s: share(s, "answer_date_first_in_context", "answer_dates")),
     ]
     for label, fn in table:
         out.append(f"| {label} | {fn('memoryos')} | {fn(baseline)} |")
@@ -232,8 +277,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data-path", default=None, help="locomo10.json (default as the bench)")
     parser.add_argument("--baseline", default="hybrid_rag")
     parser.add_argument("--list", type=int, default=15, help="how many lost questions to list")
+    parser.add_argument("--answers", default=None,
+                        help="answers.partial.jsonl of a run still going, read with this run's contexts")
     args = parser.parse_args(argv)
-    print(analyse(Path(args.run), resolve_data_path(args.data_path), args.baseline, args.list))
+    print(analyse(Path(args.run), resolve_data_path(args.data_path), args.baseline, args.list,
+                  Path(args.answers) if args.answers else None))
     return 0
 
 
