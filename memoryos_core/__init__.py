@@ -10,6 +10,7 @@ Public API::
 
 from .config import MemoryConfig
 from .errors import (
+    ExportFormatError,
     InvalidInputError,
     LLMError,
     LLMNotConfiguredError,
@@ -29,16 +30,22 @@ from .providers import (
     OpenAIChatModel,
     OpenAIEmbedder,
 )
+from .prompts import fence_memory
+from .retrieval import render_context
 from .storage import SQLiteStore, open_store
+from .turns import TurnPairing
 from .types import (
+    ContextSections,
     Fact,
     HistoryEntry,
     Page,
+    PastExchange,
     Profile,
     RetrievalResult,
     ScoredFact,
     ScoredPage,
     Segment,
+    Utterance,
 )
 from .usage import CallEvent, UsageTracker
 
@@ -54,7 +61,9 @@ __all__ = [
     "ChatMessage",
     "ChatModel",
     "Completion",
+    "ContextSections",
     "Embedder",
+    "ExportFormatError",
     "Fact",
     "HashingEmbedder",
     "HistoryEntry",
@@ -70,6 +79,7 @@ __all__ = [
     "OpenAIChatModel",
     "OpenAIEmbedder",
     "Page",
+    "PastExchange",
     "Profile",
     "RetrievalResult",
     "PostgresStore",
@@ -78,9 +88,13 @@ __all__ = [
     "ScoredPage",
     "Segment",
     "StoreError",
+    "TurnPairing",
     "UsageTracker",
+    "Utterance",
     "default_embedder",
+    "fence_memory",
     "open_store",
+    "render_context",
 ]
 
 

@@ -13,10 +13,10 @@ import os
 import sys
 import time
 from importlib import resources
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from .config import default_data_path
-from .errors import MemoryOSError
+from .errors import InvalidInputError, MemoryOSError
 from .memory import Memoryos
 from .types import Page
 from .validation import parse_timestamp
@@ -106,11 +106,17 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    with open(args.input, encoding="utf-8") if args.input != "-" else sys.stdin as fh:
-        data = json.load(fh)
+    source = args.input if args.input != "-" else "standard input"
+    try:
+        with open(args.input, encoding="utf-8") if args.input != "-" else sys.stdin as fh:
+            data = json.loads(fh.read())
+    except (ValueError, RecursionError) as exc:  # not UTF-8, not JSON, or nested beyond the parser
+        raise InvalidInputError(f"{source} is not a JSON export: {str(exc) or type(exc).__name__}") from None
     with _open(args) as memory:
         count = memory.import_data(data)
-    _emit(args, {"status": "success", "pages": count}, f"imported {count} pages")
+    present = len(data.get("pages") or []) - count
+    _emit(args, {"status": "success", "pages": count},
+          f"imported {count} pages" + (f" ({present} already present)" if present else ""))
     return 0
 
 
@@ -324,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("input", help="export file, or - for standard input")
     p.set_defaults(func=cmd_import)
 
+    add_mcp_arguments: Callable[[argparse.ArgumentParser], None] | None
     try:
         from .mcp_server import add_cli_arguments as add_mcp_arguments
     except ImportError:
@@ -333,6 +340,7 @@ def build_parser() -> argparse.ArgumentParser:
         add_mcp_arguments(p)
         p.set_defaults(func=cmd_mcp)
 
+    add_bench_arguments: Callable[[argparse.ArgumentParser], None] | None
     try:
         from memoryos_bench.locomo import add_cli_arguments as add_bench_arguments
     except ImportError:

@@ -48,8 +48,11 @@ class MemoryConfig:
     #: The recent-conversation section is shown while the newest exchange is at most this old on the
     #: wall clock (a live conversation); otherwise the short-term pages compete on relevance.
     recent_live_seconds: float = 6 * 3600.0
-    #: Largest user input or agent response accepted, in characters.
-    max_text_chars: int = 32_000
+    #: Each side of a page is stored whole up to this many characters; a longer side is stored with its
+    #: middle replaced by a "[... N characters clipped ...]" marker (never rejected; see text_limits).
+    max_text_chars: int = 200_000
+    #: A longer query is searched by its head and tail (never rejected).
+    max_query_chars: int = 4_000
     max_meta_bytes: int = 16_000
     job_max_attempts: int = 8
     job_lease_seconds: float = 120.0
@@ -64,9 +67,13 @@ class MemoryConfig:
             "long_term_knowledge_capacity": self.long_term_knowledge_capacity,
             "retrieval_queue_capacity": self.retrieval_queue_capacity,
             "max_context_tokens": self.max_context_tokens,
+            "max_text_chars": self.max_text_chars,
+            "max_query_chars": self.max_query_chars,
         }
         for name, value in positive.items():
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if self.max_text_chars < 1_000 or self.max_query_chars < 100:
+            raise ValueError("max_text_chars must be at least 1000 and max_query_chars at least 100")
         if self.mid_term_heat_threshold <= 0 or self.recency_tau_seconds <= 0:
             raise ValueError("mid_term_heat_threshold and recency_tau_seconds must be positive")

@@ -11,6 +11,16 @@ class InvalidInputError(MemoryOSError, ValueError):
     """An argument is malformed or too large; nothing was written."""
 
 
+class ExportFormatError(InvalidInputError):
+    """An export document (``import_data``, ``memoryos import``) is malformed; ``path`` names the bad
+    field, e.g. ``facts[3].slot``. The whole document is checked first: nothing was written."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(f"invalid export at {path}: {reason}" if path else f"invalid export: {reason}")
+
+
 class NotFoundError(MemoryOSError, KeyError):
     """The id names nothing in this user's memory (or belongs to another user)."""
 

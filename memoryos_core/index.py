@@ -20,6 +20,7 @@ vectors removed are retired.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import threading
 import time
@@ -29,7 +30,7 @@ import faiss
 import numpy as np
 
 from .shutdown import register_native
-from .storage.base import ScopeState, VectorTable
+from .storage.base import ScopeState, Store, VectorTable
 
 log = logging.getLogger("memoryos.index")
 
@@ -37,6 +38,8 @@ TABLES: tuple[VectorTable, ...] = ("pages", "segments", "facts_user", "facts_ass
 HNSW_THRESHOLD = 20_000
 HNSW_M = 32
 HNSW_EF_SEARCH = 96
+#: Generation numbers: every FAISS index an entry serves from gets a new one (see ``VectorIndex.generation``).
+_GENERATIONS = itertools.count(1)
 
 
 @dataclass
@@ -53,10 +56,13 @@ class VectorIndex:
     #: True: build graphs on a background thread (the default); False: build them in the caller.
     background_builds: bool = True
     _build: "_GraphBuild | None" = field(default=None, repr=False)
+    #: Changes whenever the index is replaced (a rebuild adopted), so followers know positions restarted.
+    generation: int = field(default=0, init=False)
 
     def __post_init__(self) -> None:
         if self.index is None:
             self.index = self._empty(self.hnsw)
+        self.generation = next(_GENERATIONS)
 
     def _empty(self, hnsw: bool) -> faiss.Index:
         if hnsw:
@@ -68,6 +74,22 @@ class VectorIndex:
     @property
     def live(self) -> int:
         return len(self.label_of)
+
+    @property
+    def positions(self) -> int:
+        """Entries ever added to this generation of the index, live and retired."""
+        return len(self.rid_of)
+
+    def ids(self) -> list[int]:
+        """Row ids of the live entries, in the order their entries were added."""
+        return list(self.label_of)
+
+    def holds(self, rid: int) -> bool:
+        return rid in self.label_of
+
+    def ids_added_since(self, position: int) -> list[int]:
+        """Row ids of the entries added at ``position`` or later that are still live, in order."""
+        return [rid for rid in self.rid_of[position:] if rid in self.label_of]
 
     def add(self, rids: np.ndarray, vectors: np.ndarray) -> None:
         self.adopt_build()
@@ -123,6 +145,7 @@ class VectorIndex:
         old_index, old_label_of = self.index, self.label_of
         rids = list(build.snapshot)  # label i of the new index holds rids[i]
         self.index, self.hnsw, self.rid_of = build.index, build.hnsw, rids
+        self.generation = next(_GENERATIONS)
         self.label_of, self.retired = {}, set()
         for label, rid in enumerate(rids):
             if old_label_of.get(rid) == build.snapshot[rid]:
@@ -215,7 +238,7 @@ class IndexCache:
     change the index under you.
     """
 
-    def __init__(self, store: object, dim: int) -> None:
+    def __init__(self, store: Store, dim: int) -> None:
         self._store = store
         self.dim = dim
         self.lock = threading.RLock()
@@ -232,7 +255,7 @@ class IndexCache:
 
     def sync(self, scope_id: int, state: ScopeState | None = None) -> None:
         """Bring the scope's indexes up to date with the store."""
-        state = state or self._store.scope_state(scope_id)  # type: ignore[attr-defined]
+        state = state or self._store.scope_state(scope_id)
         with self.lock:
             if self._counters.get(scope_id) == state.vec_counter and self._epochs.get(scope_id) == state.vector_epoch:
                 return
@@ -240,13 +263,13 @@ class IndexCache:
             for table in TABLES:
                 entry = self._indexes.setdefault((scope_id, table), VectorIndex(self.dim))
                 if removed:
-                    entry.keep_only(self._store.live_vector_ids(scope_id, table))  # type: ignore[attr-defined]
+                    entry.keep_only(self._store.live_vector_ids(scope_id, table))
                 self._pull(scope_id, table, entry)
             self._epochs[scope_id] = state.vector_epoch
             self._counters[scope_id] = state.vec_counter
 
     def _pull(self, scope_id: int, table: VectorTable, entry: VectorIndex) -> None:
-        rids, vectors, max_seq = self._store.vectors_since(scope_id, table, entry.seq)  # type: ignore[attr-defined]
+        rids, vectors, max_seq = self._store.vectors_since(scope_id, table, entry.seq)
         if len(rids) == 0:
             return
         if vectors.shape[1] != self.dim:

@@ -9,7 +9,8 @@ see each other's memories.
 Tools keep the names, arguments and result fields of the original MemoryOS MCP server
 (``add_memory``, ``retrieve_memory``, ``get_user_profile``) and add ``search_memory``,
 ``list_memories``, ``delete_memory`` and ``forget_user``. Resources: ``memoryos://status`` and
-``memoryos://profile/{user_id}`` (``memoryos://profile/{user_id}/{assistant_id}``).
+``memoryos://profile/{user_id}`` (``memoryos://profile/{user_id}/{assistant_id}``), ids percent-encoded
+(``memoryos://profile/Jos%C3%A9``).
 
 The ``mcp`` package is an optional extra (``pip install 'memoryos-kit[mcp]'``): it is imported
 inside functions only, so ``memoryos`` and ``memoryos mcp --help`` work without it.
@@ -30,6 +31,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Annotated, Any, Callable, Iterator, Literal, Optional
+from urllib.parse import quote
 
 from pydantic import Field
 
@@ -446,7 +448,7 @@ class MemoryRegistry:
         for uid, aid in keys:
             try:
                 with self.open(uid, aid) as memory:
-                    memories.append(jsonable(memory.stats()))
+                    memories.append({**jsonable(memory.stats()), "profile_uri": profile_uri(uid, aid)})
             except ServerClosedError:
                 raise
             except MemoryOSError as exc:
@@ -545,7 +547,7 @@ def page_item(page: Page) -> dict[str, Any]:
 
 
 def fact_item(fact: Fact, score: Optional[float] = None) -> dict[str, Any]:
-    item = {"knowledge": fact.text, "timestamp": format_ts(fact.refers_to if fact.refers_to is not None else fact.created_at),
+    item: dict[str, Any] = {"knowledge": fact.text, "timestamp": format_ts(fact.refers_to if fact.refers_to is not None else fact.created_at),
             "id": fact.id, "source": fact.source}
     if score is not None:
         item["score"] = round(float(score), 4)
@@ -572,6 +574,11 @@ def search_item(result: dict[str, Any]) -> dict[str, Any]:
     if isinstance(item.get("score"), float):
         item["score"] = round(item["score"], 4)
     return item
+
+
+def profile_uri(user_id: str, assistant_id: str) -> str:
+    """The profile resource of a memory; ids are percent-encoded (UTF-8), so any valid id round-trips."""
+    return f"memoryos://profile/{quote(user_id, safe='')}/{quote(assistant_id, safe='')}"
 
 
 def _version() -> str:
@@ -634,8 +641,11 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
 
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, open_world_hint=False))
     def add_memory(
-        user_input: Annotated[str, Field(description="What the user said in this exchange.")],
-        agent_response: Annotated[str, Field(description="What the assistant answered.")],
+        user_input: Annotated[str, Field(description=(
+            "What the user said in this exchange (or a note, a transcript). Stored whole up to 200,000 "
+            "characters; beyond that the middle is replaced by a '[... N characters clipped ...]' marker."))],
+        agent_response: Annotated[str, Field(description=(
+            "What the assistant answered. Optional: leave it out to store the user's message alone."))] = "",
         timestamp: Annotated[Optional[str | float], Field(
             description="Conversation time of the exchange: 'YYYY-MM-DD HH:MM:SS', ISO 8601 or epoch seconds "
                         "(UTC when no zone is given). Defaults to now.")] = None,
@@ -644,8 +654,8 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
         user_id: UserId = None,
         assistant_id: AssistantId = None,
     ) -> dict[str, Any]:
-        """Remember one exchange (user input + assistant response). Returns once it is stored durably;
-        grouping into topics and profile/knowledge updates run in the background."""
+        """Remember one exchange (user input + assistant response), or a user message alone. Returns once it
+        is stored durably; grouping into topics and profile/knowledge updates run in the background."""
         with tool_errors(), registry.open(user_id, assistant_id) as memory:
             page = memory.add_memory(user_input, agent_response, timestamp=timestamp, meta_data=meta_data)
             return {
@@ -656,8 +666,9 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
                     "memory_id": page.id,
                     "user_id": memory.user_id,
                     "assistant_id": memory.assistant_id,
-                    "user_input_length": len(user_input),
-                    "agent_response_length": len(agent_response),
+                    "user_input_length": len(page.user_input),
+                    "agent_response_length": len(page.agent_response),
+                    "clipped": (len(page.user_input), len(page.agent_response)) != (len(user_input), len(agent_response)),
                     "has_meta_data": bool(meta_data),
                     "tier": page.tier,
                     "memory_processing": "stored in short-term memory; consolidation runs in the background",
@@ -667,7 +678,9 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
     @server.tool(annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True,
                                              open_world_hint=False))
     def retrieve_memory(
-        query: Annotated[str, Field(description="What to look for: a question or topic.")],
+        query: Annotated[str, Field(description=(
+            "What to look for: a question or topic. A long query is searched by its first and last few "
+            "thousand characters."))],
         relationship_with_user: Annotated[str, Field(
             description="Accepted for compatibility with the original server (e.g. friend, assistant).",
             max_length=200)] = "friend",
@@ -690,7 +703,7 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
                      for p in result.short_term]
             return {
                 "status": "success",
-                "query": query,
+                "query": result.query,
                 "timestamp": now_ts(),
                 "user_id": memory.user_id,
                 "assistant_id": memory.assistant_id,
@@ -820,7 +833,8 @@ def create_server(settings: Optional[ServerSettings] = None, *, registry: Option
 
     @server.resource("memoryos://profile/{user_id}", name="profile", title="User profile",
                      mime_type="application/json",
-                     description="Profile and knowledge of a user, with the server's default assistant.")
+                     description="Profile and knowledge of a user, with the server's default assistant. "
+                                 "Percent-encode the id (UTF-8): memoryos://profile/alice%20smith.")
     def profile_resource(user_id: str) -> str:
         return profile_document(user_id, None)
 
@@ -943,6 +957,7 @@ def _bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         raise OSError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.listen(128)  # clients that connect before uvicorn starts wait in the backlog instead of being refused
     sock.set_inheritable(True)
     return sock
 

@@ -11,20 +11,24 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from .config import DEFAULT_DATA_DIR, MemoryConfig
-from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError
+from .errors import InvalidInputError, LLMNotConfiguredError, NoAnswerError, NotFoundError, StoreError
+from .export_format import EXPORT_FORMAT, parse_export, plan_import
 from .index import IndexCache
+from .items import ItemCatalog, ItemHit, MemoryText, Namespace, StoredItem, check_namespace, check_page
 from .prompts import response_messages
 from .providers.base import ChatModel, Completion, Embedder
 from .providers.local_embeddings import LocalMiniLMEmbedder
-from .providers.metered import MeteredChatModel, MeteredEmbedder
+from .providers.metered import MeteredChatModel
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
-from .storage.base import ConflictError, FactWrite, HeatParams
+from .policy import Policy
+from .storage.base import ConflictError, FactWrite
 from .storage import open_store
 from .storage.base import Store
+from .text_limits import PiecewiseEmbedder, check_query, check_stored_text, clip_with_marker
 from .tiers import Consolidator, PersonaUpdater
 from .tokens import TokenCounter
 from .types import Fact, HistoryEntry, Page, Profile, RetrievalResult, Tier, render_page_text
@@ -32,7 +36,6 @@ from .usage import CallEvent, UsageTracker
 from .validation import check_count, check_id, check_memory_id, check_meta, check_text, parse_timestamp
 from .worker import EMBED_BATCH, JobRunner
 
-EXPORT_FORMAT = "memoryos-export/1"
 _local_embedder: LocalMiniLMEmbedder | None = None
 _local_lock = threading.Lock()
 
@@ -112,25 +115,35 @@ class Memoryos:
             else:
                 embedder = default_embedder()
         self.llm = MeteredChatModel(llm, self.usage) if llm is not None else None
-        self.embedder = MeteredEmbedder(embedder, self.usage)
+        #: long texts are embedded in pieces (see text_limits): every vector of the core comes from here
+        self.embedder = PiecewiseEmbedder(embedder, self.usage)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
-        self.store = store if store is not None else open_store(data_storage_path)
+        self.store: Store = store if store is not None else open_store(data_storage_path)
         self.data_storage_path = str(data_storage_path)
         self.background = background
         cfg = self.config
-        self.heat = HeatParams(cfg.heat_alpha, cfg.heat_beta, cfg.heat_gamma, cfg.recency_tau_seconds,
-                               cfg.mid_term_heat_threshold)
+        self.policy = Policy.from_config(cfg)
+        self.heat = self.policy.heat
         self.indexes = IndexCache(self.store, self.embedder.dim)
         self.retriever = Retriever(self.store, self.indexes, self.tokens, cfg, self.heat)
-        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
-        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.heat)
-        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._scope_id = self._open_scope()
+        #: Items (JSON documents under namespaces) of every owner in this store; the item verbs
+        #: below use it for this memory's user and assistant only.
+        self.items = ItemCatalog(self.store, self.embedder)
         self._embed_lock = threading.Lock()
         self._make_runner()
         self._closed = False
         if self.store.open_jobs(self._scope_id) or self.store.unembedded_pages(self._scope_id, 1):
             self._kick()  # work left by an earlier process
+
+    def _open_scope(self) -> int:
+        scope_id = self.store.scope(self.user_id, self.assistant_id)
+        if scope_id is None:  # a store creates the scope unless told not to
+            raise StoreError("the store did not open this user's scope")
+        return scope_id
 
     def _make_runner(self) -> None:
         self._runner = JobRunner(self.store, self._scope_id, self.config,
@@ -143,12 +156,14 @@ class Memoryos:
 
     # -- writing ---------------------------------------------------------------------------
 
-    def add_memory(self, user_input: str, agent_response: str, timestamp: Any = None,
+    def add_memory(self, user_input: str, agent_response: str = "", timestamp: Any = None,
                    meta_data: dict[str, Any] | None = None) -> Page:
-        """Store one exchange durably (one transaction) and return it; heavier work follows in the background."""
+        """Store one exchange durably (one transaction) and return it; heavier work follows in the background.
+        Either side may be empty (a note, a transcript). A side longer than ``config.max_text_chars`` is
+        stored clipped, with a marker saying how much was cut (see ``text_limits``); never rejected."""
         cfg = self.config
-        user_input = check_text(user_input, "user_input", cfg.max_text_chars)
-        agent_response = check_text(agent_response, "agent_response", cfg.max_text_chars)
+        user_input = check_stored_text(user_input, "user_input", cfg.max_text_chars)
+        agent_response = check_stored_text(agent_response, "agent_response", cfg.max_text_chars)
         if not user_input.strip() and not agent_response.strip():
             raise InvalidInputError("user_input and agent_response are both empty: there is nothing to remember")
         ts = parse_timestamp(timestamp)
@@ -157,10 +172,14 @@ class Memoryos:
         embedding = None if self.background else self.embedder.embed([text], purpose="pages")[0]
         page, _ = self.store.add_page(
             self._scope_id, user_input=user_input, agent_response=agent_response, timestamp=ts, meta=meta,
-            tokens=self.tokens.count(text), embedding=embedding, short_term_capacity=cfg.short_term_capacity,
-            batch_size=cfg.consolidation_batch_size)
+            tokens=self.tokens.count(text), embedding=embedding, consolidate_at=self.policy.consolidate_at)
         self._kick()
         return page
+
+    def stored_text(self, text: str) -> str:
+        """``text`` as ``add_memory`` stores a page side: whole, or clipped with a marker when longer than
+        ``config.max_text_chars``. For callers that compare what they hold with what is stored."""
+        return clip_with_marker(text, self.config.max_text_chars)
 
     def _kick(self) -> None:
         """Start due work: in the background thread, or right here in synchronous mode."""
@@ -206,8 +225,9 @@ class Memoryos:
 
     def retrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
                  record_visits: bool = True) -> RetrievalResult:
-        """Search every tier for ``query`` and assemble a context within the token budget."""
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        """Search every tier for ``query`` and assemble a context within the token budget. A query longer
+        than ``config.max_query_chars`` is searched by its head and tail."""
+        query = check_query(query, self.config.max_query_chars)
         while self._embed_backlog():  # read-your-writes: pages still waiting for a vector
             pass
         qvec = self.embedder.embed([query], purpose="query")[0]
@@ -226,7 +246,7 @@ class Memoryos:
 
     def search(self, query: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
         """mem0-style results: pages of every tier and facts, ranked together by score. Heats nothing."""
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        query = check_query(query, self.config.max_query_chars)
         check_count(limit, "limit", minimum=1)
         while self._embed_backlog():
             pass
@@ -244,6 +264,81 @@ class Memoryos:
                        "created_at": sf.fact.created_at} for sf in facts]
         items.sort(key=lambda x: -x["score"])
         return {"results": items[:limit]}
+
+    # -- items (documents under namespaces, e.g. a LangGraph store's) -------------------------
+
+    @property
+    def owner(self) -> tuple[str, str]:
+        """(user_id, assistant_id): whose memory this is; items written here belong to it."""
+        return (self.user_id, self.assistant_id)
+
+    def put_item(self, namespace: Namespace, key: str, value: Mapping[str, Any], *,
+                 index: Sequence[str] | Literal[False] | None = None, ttl_minutes: float | None = None) -> None:
+        """Store (or replace) a JSON document under ``namespace``/``key`` in this user's memory, indexed
+        for search by the texts at ``index`` field paths (default: the whole value; False: not indexed),
+        expiring ``ttl_minutes`` after its last write or read. See :mod:`memoryos_core.items`."""
+        self.items.put(self.owner, namespace, key, value, index=index, ttl_minutes=ttl_minutes)
+
+    def get_item(self, namespace: Namespace, key: str, *, refresh_ttl: bool = True) -> StoredItem | None:
+        return self.items.get(self.owner, namespace, key, refresh_ttl=refresh_ttl)
+
+    def delete_item(self, namespace: Namespace, key: str) -> None:
+        self.items.delete(self.owner, namespace, key)
+
+    def search_items(self, namespace_prefix: Namespace = (), *, query: str | None = None,
+                     filter: Mapping[str, Any] | None = None, limit: int = 10, offset: int = 0,
+                     refresh_ttl: bool = True, include_memory: bool = False) -> list[ItemHit]:
+        """This user's items under ``namespace_prefix``, filtered, ranked by ``query`` with the hybrid
+        ranking of pages, then paged. With ``include_memory`` (and a query), the user's conversation
+        pages (every tier) and knowledge entries compete with the items on score, shown as items in
+        ``namespace_prefix`` keyed by their page or fact id, with value ``{"content": text, "kind":
+        "page" | "user_knowledge" | "assistant_knowledge", ...}`` (filters apply to that value too)."""
+        memory = self.memory_texts(namespace_prefix, query, limit, offset) if include_memory else []
+        return self.items.search(namespace_prefix, owner=self.owner, query=query, filter=filter, limit=limit,
+                                 offset=offset, refresh_ttl=refresh_ttl, memory=memory)
+
+    def memory_texts(self, namespace: Namespace, query: str | None, limit: int, offset: int = 0) -> list[MemoryText]:
+        """The best ``limit + offset`` pages and facts for ``query`` (as ``search`` ranks them) with their
+        stored vectors, shown as items in ``namespace``: what ``search_items(..., include_memory=True)``
+        (or ``ItemCatalog.search(memory=...)``) ranks together with the items. Empty without a query."""
+        namespace = check_namespace(namespace, "namespace_prefix", allow_empty=True)
+        limit, offset = check_page(limit, offset)
+        if not isinstance(query, str) or not query.strip() or not limit:
+            return []
+        limit += offset
+        out = []
+        for found in self.search(query, limit=limit)["results"]:
+            kind = found["type"]
+            value: dict[str, Any] = {"content": found["memory"], "kind": kind}
+            try:  # (deleted by another process since the search: skipped)
+                if kind == "page":
+                    row = self.store.get_page(self._scope_id, found["id"])
+                    vector, updated = row.embedding, row.page.created_at
+                    value.update(tier=row.page.tier, timestamp=row.page.timestamp, metadata=row.page.meta)
+                else:
+                    fact_row = self.store.get_fact(self._scope_id, found["id"])
+                    vector, updated = fact_row.embedding, fact_row.fact.updated_at
+            except NotFoundError:
+                continue
+            if vector is None:
+                continue
+            item = StoredItem(namespace=namespace, key=found["id"], value=value, created_at=found["created_at"],
+                              updated_at=updated)
+            out.append(MemoryText(item, kind, found["memory"], vector))
+        return out
+
+    def list_item_namespaces(self, *, prefix: Sequence[str] | None = None, suffix: Sequence[str] | None = None,
+                             max_depth: int | None = None, limit: int = 100, offset: int = 0) -> list[Namespace]:
+        """Namespaces of this user's items (``*`` in ``prefix``/``suffix`` matches any label)."""
+        return self.items.list_namespaces(owner=self.owner, prefix=prefix, suffix=suffix, max_depth=max_depth,
+                                          limit=limit, offset=offset)
+
+    async def aput_item(self, namespace: Namespace, key: str, value: Mapping[str, Any], *,
+                        index: Sequence[str] | Literal[False] | None = None, ttl_minutes: float | None = None) -> None:
+        await asyncio.to_thread(self.put_item, namespace, key, value, index=index, ttl_minutes=ttl_minutes)
+
+    async def asearch_items(self, namespace_prefix: Namespace = (), **kwargs: Any) -> list[ItemHit]:
+        return await asyncio.to_thread(lambda: self.search_items(namespace_prefix, **kwargs))
 
     def get_response(self, query: str, relationship_with_user: str = "friend", style_hint: str = "",
                      user_conversation_meta_data: dict[str, Any] | None = None) -> str:
@@ -281,7 +376,9 @@ class Memoryos:
     def complete_page(self, page_id: str, agent_response: str) -> Page:
         """Attach the response to a page stored with the user's side only (the answer arrived later).
         Atomic: raises ``InvalidInputError`` if the page already has a response."""
-        agent_response = check_text(agent_response, "agent_response", self.config.max_text_chars, allow_empty=False)
+        agent_response = check_stored_text(agent_response, "agent_response", self.config.max_text_chars)
+        if not agent_response.strip():
+            raise InvalidInputError("agent_response must not be empty")
         page = self.store.get_page(self._scope_id, page_id).page
         text = render_page_text(page.user_input, agent_response)
         vec = self.embedder.embed([text], purpose="pages")[0]
@@ -297,7 +394,7 @@ class Memoryos:
 
     def update_user_profile(self, **fields: Any) -> Profile:
         """Set (or, with None, remove) profile fields by hand; recorded in history."""
-        return self.store.set_profile_fields(self._scope_id, fields)
+        return self.store.set_profile_fields(self._scope_id, fields, self.policy)
 
     def get_user_knowledge(self) -> list[Fact]:
         return [f.fact for f in self.store.facts(self._scope_id, "user")]
@@ -331,10 +428,10 @@ class Memoryos:
                                                               text=text, source="manual", embedding=vec)])
             return self.store.get_fact(self._scope_id, memory_id).fact
         current = self.store.get_page(self._scope_id, memory_id).page
-        new_in = check_text(user_input if user_input is not None else (text if text is not None else current.user_input),
-                            "user_input", limit)
-        new_out = check_text(agent_response if agent_response is not None else current.agent_response,
-                             "agent_response", limit)
+        new_in = check_stored_text(user_input if user_input is not None else (text if text is not None else current.user_input),
+                                   "user_input", limit)
+        new_out = check_stored_text(agent_response if agent_response is not None else current.agent_response,
+                                    "agent_response", limit)
         if not new_in.strip() and not new_out.strip():
             raise InvalidInputError("a page needs a non-empty user_input or agent_response")
         page_text = render_page_text(new_in, new_out)
@@ -355,7 +452,7 @@ class Memoryos:
         self._runner.stop()
         self.store.delete_user(self.user_id)
         self.indexes.forget(self._scope_id)
-        self._scope_id = self.store.scope(self.user_id, self.assistant_id)
+        self._scope_id = self._open_scope()
         self._make_runner()
 
     def history(self, memory_id: str | None = None) -> list[HistoryEntry]:
@@ -386,36 +483,33 @@ class Memoryos:
         return {"format": EXPORT_FORMAT, "user_id": self.user_id, "assistant_id": self.assistant_id,
                 **self.store.export_rows(self._scope_id)}
 
-    def import_data(self, data: dict[str, Any]) -> int:
-        """Replay an export into this memory: pages in order (re-segmented), active facts, profile."""
-        if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
-            raise InvalidInputError(f"not a MemoryOS export (expected format {EXPORT_FORMAT!r})")
-        pages = data.get("pages") or []
-        for p in pages:
-            if not isinstance(p, dict):
-                raise InvalidInputError("every page of an export must be an object")
-            self.add_memory(p.get("user_input", ""), p.get("agent_response", ""), p.get("timestamp"), p.get("meta") or {})
-        facts = [f for f in data.get("facts") or [] if isinstance(f, dict) and f.get("active", True) and f.get("text")]
-        if facts:
-            vectors = self.embedder.embed([f["text"] for f in facts], purpose="facts")
-            self.store.write_facts(self._scope_id, [
-                FactWrite(op="add", kind=f.get("kind", "user"), event="IMPORT", text=f["text"], slot=f.get("slot"),
-                          refers_to=f.get("refers_to"), source=f.get("source", "manual"), embedding=vectors[i])
-                for i, f in enumerate(facts)])
-        fields = (data.get("profile") or {}).get("fields") or {}
-        if fields:
-            self.store.set_profile_fields(self._scope_id, fields)
-        return len(pages)
+    def import_data(self, data: Any) -> int:
+        """Restore an export (of any user, from any backend) into this memory; returns the pages added.
+
+        Pages keep their segments, tiers and times; facts their active state and times; profile fields
+        and history come along; vectors are derived again. The whole document is checked first
+        (``ExportFormatError`` names the bad field) and written in one transaction: on any error nothing
+        is written. Records this memory already holds (same id) are left as they are, so importing the
+        same export twice changes nothing; profile fields it already has keep their value."""
+        doc = parse_export(data, self.config)
+        batch = plan_import(doc, user_id=self.user_id, assistant_id=self.assistant_id,
+                            embed_pages=lambda texts: self.embedder.embed(texts, purpose="pages"),
+                            embed_facts=lambda texts: self.embedder.embed(texts, purpose="facts"),
+                            count_tokens=self.tokens.count)
+        counts = self.store.import_rows(self._scope_id, batch, self.policy)
+        if counts.pages:
+            self._kick()
+        return counts.pages
 
     # -- async twins -----------------------------------------------------------------------
 
-    async def aadd_memory(self, user_input: str, agent_response: str, timestamp: Any = None,
+    async def aadd_memory(self, user_input: str, agent_response: str = "", timestamp: Any = None,
                           meta_data: dict[str, Any] | None = None) -> Page:
         return await asyncio.to_thread(self.add_memory, user_input, agent_response, timestamp, meta_data)
 
     async def aretrieve(self, query: str, *, top_k: int | None = None, max_context_tokens: int | None = None,
                         record_visits: bool = True) -> RetrievalResult:
-        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        query = check_query(query, self.config.max_query_chars)
         while await asyncio.to_thread(self._embed_backlog):
             pass
         qvec = (await self.embedder.aembed([query], purpose="query"))[0]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timedelta, timezone
+from typing import Callable
 
 from .errors import InvalidInputError
 
@@ -43,9 +44,9 @@ def parse_timestamp(value: object, what: str = "timestamp") -> float:
     if isinstance(value, str):
         text = value.strip()
         for parse in (_iso, *(_strptime(fmt) for fmt in _FORMATS)):
-            dt = parse(text)
-            if dt is not None:
-                return check_epoch((dt - _EPOCH).total_seconds(), what)
+            parsed = parse(text)
+            if parsed is not None:
+                return check_epoch((parsed - _EPOCH).total_seconds(), what)
     raise InvalidInputError(f"{what} {value!r} is not understood; pass a datetime, epoch seconds or ISO 8601 text")
 
 
@@ -57,7 +58,7 @@ def _iso(text: str) -> datetime | None:
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
-def _strptime(fmt: str):  # type: ignore[no-untyped-def]
+def _strptime(fmt: str) -> Callable[[str], datetime | None]:
     def parse(text: str) -> datetime | None:
         try:
             return datetime.strptime(text, fmt).replace(tzinfo=timezone.utc)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
 Tier = Literal["short", "mid", "archived"]
 FactKind = Literal["user", "assistant"]
+Role = Literal["user", "assistant"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,54 @@ class ScoredFact:
 
 
 @dataclass(frozen=True)
+class Utterance:
+    """One side of an exchange as the context shows it: who said it and what."""
+
+    role: Role
+    #: The name the side starts with ("Caroline: ..."), when every side of the page starts with one;
+    #: else the role label, "User" or "Assistant".
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class PastExchange:
+    """A past page as the context shows it: the page (with one side blanked when only the side the
+    question is about is shown), its conversation date, and its utterances."""
+
+    page: ScoredPage
+    date: str
+    utterances: list[Utterance]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"page": self.page.to_dict(), "date": self.date, "utterances": [asdict(u) for u in self.utterances]}
+
+
+@dataclass(frozen=True)
+class ContextSections:
+    """What the context shows, section by section; ``RetrievalResult.context`` is their rendering
+    (``memoryos_core.render_context``). Adapters read these instead of parsing the text."""
+
+    #: Profile fields shown (all of them, or those that fitted the budget), in field order.
+    profile: dict[str, Any] = field(default_factory=dict)
+    user_knowledge: list[ScoredFact] = field(default_factory=list)
+    assistant_knowledge: list[ScoredFact] = field(default_factory=list)
+    #: Relevant past exchanges in conversation order.
+    past: list[PastExchange] = field(default_factory=list)
+    #: The recent-conversation section (only while the conversation is live), oldest first.
+    recent: list[Page] = field(default_factory=list)
+
+    def without_recent(self, page_ids: set[str]) -> "ContextSections":
+        """These sections without the recent pages of ``page_ids`` (shown elsewhere, e.g. as chat messages)."""
+        return replace(self, recent=[p for p in self.recent if p.id not in page_ids])
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"profile": dict(self.profile), "user_knowledge": [f.to_dict() for f in self.user_knowledge],
+                "assistant_knowledge": [f.to_dict() for f in self.assistant_knowledge],
+                "past": [x.to_dict() for x in self.past], "recent": [p.to_dict() for p in self.recent]}
+
+
+@dataclass(frozen=True)
 class RetrievalResult:
     """Everything memory can tell about a query, plus the budgeted context built from it."""
 
@@ -151,6 +200,8 @@ class RetrievalResult:
     max_context_tokens: int
     #: Ids of the mid-term pages that fit in ``context`` (``mid_term`` may rank more than fit).
     context_page_ids: list[str] = field(default_factory=list)
+    #: What ``context`` shows, as records.
+    sections: ContextSections = field(default_factory=ContextSections)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -164,4 +215,5 @@ class RetrievalResult:
             "context_tokens": self.context_tokens,
             "max_context_tokens": self.max_context_tokens,
             "context_page_ids": list(self.context_page_ids),
+            "sections": self.sections.to_dict(),
         }

@@ -60,7 +60,7 @@ class UsageTracker:
             except Exception:  # an observer must never break memory work
                 pass
 
-    def snapshot(self) -> dict[str, dict[str, float]]:
+    def snapshot(self) -> dict[str, Any]:
         with self._lock:
             out = {key: dict(vars(b)) for key, b in self._buckets.items()}
         totals = {"llm_calls": 0, "embedding_calls": 0, "prompt_tokens": 0, "completion_tokens": 0}
@@ -68,7 +68,7 @@ class UsageTracker:
             totals["llm_calls" if key.startswith("llm:") else "embedding_calls"] += int(b["calls"])
             totals["prompt_tokens"] += int(b["prompt_tokens"])
             totals["completion_tokens"] += int(b["completion_tokens"])
-        return {"by_operation": out, "totals": totals}  # type: ignore[dict-item]
+        return {"by_operation": out, "totals": totals}
 
 
 class Timer:

@@ -3,22 +3,45 @@
 from __future__ import annotations
 
 import json
-import re
+import unicodedata
 from typing import Any
 
 from .errors import InvalidInputError
 from .times import format_timestamp, parse_timestamp
 
-_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:@+\-]{0,127}$")
+MAX_ID_CHARS = 128
+_ID_PUNCTUATION = frozenset("_.:@+-")
+
+
+def _id_problem(value: str) -> str | None:
+    """Why ``value`` is not a usable id, or None. Letters, digits and combining marks of any script,
+    inner spaces and ``_.:@+-``; it starts with a letter or digit and ends with no space."""
+    if not value:
+        return "must not be empty"
+    if len(value) > MAX_ID_CHARS:
+        return f"has {len(value)} characters; the limit is {MAX_ID_CHARS}"
+    if value != value.strip():
+        return "must not start or end with whitespace"
+    if not (value[0].isalpha() or value[0].isdigit()):
+        return "must start with a letter or digit"
+    for char in value:
+        if char.isalnum() or char == " " or char in _ID_PUNCTUATION or unicodedata.category(char).startswith("M"):
+            continue
+        if unicodedata.category(char).startswith("C"):
+            return f"contains the control or format character U+{ord(char):04X}"
+        return f"contains {char!r} (U+{ord(char):04X}); use letters, digits, inner spaces and _.:@+-"
+    return None
 
 
 def check_id(value: object, what: str) -> str:
-    """Return ``value`` if it is a usable user/assistant id; ids are data, never path parts."""
-    if not isinstance(value, str) or not _ID_RE.match(value):
-        raise InvalidInputError(
-            f"{what} must be 1-128 characters of letters, digits and _.:@+- "
-            f"(starting with a letter or digit), got {value!r}"
-        )
+    """``value`` (NFC-normalised) if it is a usable user/assistant id. Ids are data, never path parts:
+    they only ever travel as bound query parameters and JSON values."""
+    if not isinstance(value, str):
+        raise InvalidInputError(f"{what} must be a string, got {type(value).__name__}")
+    value = unicodedata.normalize("NFC", value)
+    problem = _id_problem(value)
+    if problem is not None:
+        raise InvalidInputError(f"{what} {value!r} {problem}")
     return value
 
 

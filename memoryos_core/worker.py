@@ -20,7 +20,7 @@ from typing import Any, Callable
 from .config import MemoryConfig
 from .errors import LLMNotConfiguredError
 from .shutdown import register_runner
-from .storage.base import ConflictError, Job
+from .storage.base import ConflictError, Job, Store
 
 log = logging.getLogger("memoryos.worker")
 
@@ -46,7 +46,7 @@ def owner_is_dead(owner: str) -> bool:
 
 
 class JobRunner:
-    def __init__(self, store: Any, scope_id: int, config: MemoryConfig, handlers: dict[str, Callable[[int, Job, str], None]],
+    def __init__(self, store: Store, scope_id: int, config: MemoryConfig, handlers: dict[str, Callable[[int, Job, str], None]],
                  embed_backlog: Callable[[int], int]) -> None:
         self.store, self.scope_id, self.config = store, scope_id, config
         self.handlers = handlers

@@ -9,8 +9,9 @@ Pairing, and why nothing is lost across restarts:
 * A human message and the AI text that follows it become one page.
 * A human message whose answer has not arrived yet is stored *at once* as a one-sided page
   (``user_input`` only). While it is the newest page of the user, the next AI text completes it
-  in place (``Memoryos.update``, one transaction, recorded in history). A second human message
-  simply becomes the next page, so the first stays one-sided. Nothing waits in process memory.
+  in place (the core's ``TurnPairing``: ``Memoryos.complete_page``, one transaction, recorded in
+  history). A second human message simply becomes the next page, so the first stays one-sided.
+  Nothing waits in process memory.
 * AI text with no open human message (a greeting, a follow-up) becomes a one-sided page.
 * Several AI messages answering one human message (text before and after tool calls) are joined.
 * Tool-call requests without text and tool results are intermediate steps: skipped by default,
@@ -38,7 +39,8 @@ from langchain_core.messages import (
     ToolMessage,
 )
 
-from memoryos_core import InvalidInputError, Memoryos, Page
+from memoryos_core import Memoryos, Page
+from memoryos_core.turns import TurnPairing
 
 from ._common import message_text
 
@@ -139,6 +141,7 @@ class MemoryOSChatMessageHistory(BaseChatMessageHistory):
         self.window = window or memory.config.short_term_capacity
         self.include_tool_messages = include_tool_messages
         self.meta_data = dict(meta_data) if meta_data is not None else {"source": "langchain"}
+        self._pairing = TurnPairing(memory, self.meta_data)
         self._lock = threading.Lock()
 
     # -- reading -------------------------------------------------------------------------------
@@ -156,49 +159,34 @@ class MemoryOSChatMessageHistory(BaseChatMessageHistory):
 
     # -- writing -------------------------------------------------------------------------------
 
-    def _open_page(self) -> Page | None:
-        """The newest page when it is a human message still waiting for its answer."""
-        newest = self.recent_pages(1)
-        if newest and newest[-1].user_input and not newest[-1].agent_response:
-            return newest[-1]
-        return None
-
-    def _plan(self, messages: Sequence[BaseMessage]) -> tuple[WritePlan, bool]:
-        """The write plan and whether its first turn continues the open page (needs a read)."""
+    def _plan(self, messages: Sequence[BaseMessage]) -> WritePlan:
+        """The write plan: text answering the waiting page (when the first turn has no human message),
+        then the pages to add."""
         turns, _ = plan_pages(messages, include_tool_messages=self.include_tool_messages)
         completion = None
         if turns and turns[0].human is None:
             completion = "\n\n".join(turns[0].answers)
-        pages = [(t.human or "", "\n\n".join(t.answers)) for t in turns]
-        return WritePlan(completion=completion, pages=pages), completion is not None
+            turns = turns[1:]
+        return WritePlan(completion=completion, pages=[(t.human or "", "\n\n".join(t.answers)) for t in turns])
 
-    def _complete(self, open_page: Page, answer: str | None) -> bool:
-        """Attach the answer to the waiting page; False if another writer answered it first."""
-        try:
-            self.memory.complete_page(open_page.id, answer or "")
-        except InvalidInputError:
-            return False
-        return True
+    def _answer_waiting(self, answer: str) -> None:
+        """Complete the newest page when it waits for its answer; else keep the answer as its own page."""
+        waiting = self._pairing.waiting_page()
+        self._pairing.store_answer(waiting.id if waiting is not None else None, answer)
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
-        plan, continues = self._plan(messages)
+        plan = self._plan(messages)
         with self._lock:
-            pages = plan.pages
-            if continues:
-                open_page = self._open_page()
-                if open_page is not None and self._complete(open_page, plan.completion):
-                    pages = pages[1:]
-            for user_input, agent_response in pages:
+            if plan.completion is not None:
+                self._answer_waiting(plan.completion)
+            for user_input, agent_response in plan.pages:
                 self.memory.add_memory(user_input, agent_response, meta_data=self.meta_data)
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
-        plan, continues = self._plan(messages)
-        pages = plan.pages
-        if continues:
-            open_page = await asyncio.to_thread(self._open_page)
-            if open_page is not None and await asyncio.to_thread(self._complete, open_page, plan.completion):
-                pages = pages[1:]
-        for user_input, agent_response in pages:
+        plan = self._plan(messages)
+        if plan.completion is not None:
+            await asyncio.to_thread(self._answer_waiting, plan.completion)
+        for user_input, agent_response in plan.pages:
             await self.memory.aadd_memory(user_input, agent_response, meta_data=self.meta_data)
 
     def clear(self) -> None:

@@ -32,8 +32,9 @@ from langgraph.runtime import Runtime
 from typing_extensions import NotRequired
 
 from memoryos_core import Memoryos
+from memoryos_core.prompts import fence_memory
 
-from ._common import MemoryFactory, MemoryResolver, fence_memory, message_text
+from ._common import MemoryFactory, MemoryResolver, message_text
 
 CONTEXT_KEY = "memoryos_context"
 RECORDED_KEY = "memoryos_recorded_id"

@@ -12,9 +12,10 @@ from langchain_core.runnables import RunnableConfig, ensure_config
 from pydantic import ConfigDict, Field, PrivateAttr, model_validator
 
 from memoryos_core import Memoryos, RetrievalResult
+from memoryos_core.prompts import NOTHING_REMEMBERED, fence_memory
 from memoryos_core.times import to_datetime
 
-from ._common import MemoryFactory, MemoryResolver, fence_memory
+from ._common import MemoryFactory, MemoryResolver
 
 TIERS = ("profile", "user_knowledge", "assistant_knowledge", "mid_term", "short_term")
 _PAGE_TIER = {"short": "short_term", "mid": "mid_term", "archived": "archived"}
@@ -84,7 +85,7 @@ def format_memory_documents(docs: Sequence[Document], *, fenced: bool = True) ->
         when = doc.metadata.get("time") or ""
         head = titles.get(tier, tier or "Memory") + (f" ({when})" if when else "")
         blocks.append(f"[{head}]\n{doc.page_content}")
-    body = "\n\n".join(blocks) if blocks else "(nothing remembered yet)"
+    body = "\n\n".join(blocks) if blocks else NOTHING_REMEMBERED
     return fence_memory(body) if fenced else body
 
 

@@ -22,17 +22,16 @@ from llama_index.core.memory.types import BaseMemory
 from llama_index.core.utils import get_tokenizer
 
 from memoryos_core import Memoryos
-from memoryos_core.errors import InvalidInputError, NotFoundError
+from memoryos_core.retrieval import render_context
+from memoryos_core.turns import TurnPairing
 from memoryos_core.types import Page, RetrievalResult
 
 from ._build import resolve_memoryos
 from ._convert import (
     Turn,
-    clip,
     closes_turn,
     context_message,
     copy_message,
-    drop_recent_pages,
     group_turns,
     is_context_message,
     message_text,
@@ -127,6 +126,7 @@ class MemoryOSMemory(BaseMemory):
     _memoryos: Memoryos = PrivateAttr()
     _owns_memoryos: bool = PrivateAttr(default=False)
     _lock: Any = PrivateAttr(default_factory=threading.RLock)
+    _pairing: TurnPairing = PrivateAttr()
     _open: Optional[_OpenTurn] = PrivateAttr(default=None)
     _systems: list = PrivateAttr(default_factory=list)
     _window_after: int = PrivateAttr(default=0)
@@ -139,6 +139,7 @@ class MemoryOSMemory(BaseMemory):
             fields.pop("tokenizer_fn", None)
         super().__init__(**fields)
         self._memoryos, self._owns_memoryos = resolve_memoryos(memoryos, core, "MemoryOSMemory")
+        self._pairing = TurnPairing(self._memoryos, SOURCE_META)
 
     @classmethod
     def class_name(cls) -> str:
@@ -229,21 +230,14 @@ class MemoryOSMemory(BaseMemory):
         self._open = _OpenTurn(page_id=self._store_user(text), user=copy_message(message))
 
     def _store_user(self, text: str) -> str | None:
-        text = clip(text, self._memoryos.config.max_text_chars)
-        if not text.strip():
-            return None
-        return self._memoryos.add_memory(text, "", timestamp=time.time(), meta_data=dict(SOURCE_META)).id
+        page = self._pairing.store_question(text, timestamp=time.time())
+        return page.id if page is not None else None
 
     def _adopt_unanswered(self, user_text: str | None) -> _OpenTurn | None:
         """The newest page, if it is unanswered and newer than the window start (and, for a user
         message, has the same text): a turn left open by an earlier process."""
-        pages = self._memoryos.recent_pages(1)
-        if not pages:
-            return None
-        page = pages[-1]
-        if page.agent_response or not page.user_input or page.seq <= self._window_after:
-            return None
-        if user_text is not None and page.user_input != user_text:
+        page = self._pairing.waiting_page(after_seq=self._window_after, question=user_text)
+        if page is None:
             return None
         return _OpenTurn(page_id=page.id, user=ChatMessage(role=MessageRole.USER, content=page.user_input))
 
@@ -253,27 +247,15 @@ class MemoryOSMemory(BaseMemory):
         if current is None:
             return
         if current.responses:
-            cfg = self._memoryos.config
-            answer = turn_answer(current.as_turn(), max_text_chars=cfg.max_text_chars,
-                                 max_tool_chars=self.max_tool_output_chars)
+            answer = turn_answer(current.as_turn(), max_tool_chars=self.max_tool_output_chars)
             if answer.strip():
-                self._store_answer(current.page_id, answer)
+                self._pairing.store_answer(current.page_id, answer, timestamp=time.time())
         self._open = None
-
-    def _store_answer(self, page_id: str | None, answer: str) -> None:
-        if page_id is not None:
-            try:
-                self._memoryos.complete_page(page_id, answer)
-                return
-            except (InvalidInputError, NotFoundError):
-                pass  # answered by another writer meanwhile, or deleted: keep the answer as its own page
-        self._memoryos.add_memory("", answer, timestamp=time.time(), meta_data=dict(SOURCE_META))
 
     def _write_turn(self, turn: Turn) -> Page | None:
         """Store a finished turn as one page (used by set())."""
-        cfg = self._memoryos.config
-        user = clip(turn.user_text, cfg.max_text_chars)
-        answer = turn_answer(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars)
+        user = turn.user_text
+        answer = turn_answer(turn, max_tool_chars=self.max_tool_output_chars)
         if not user.strip() and not answer.strip():
             return None
         return self._memoryos.add_memory(user, answer, timestamp=time.time(), meta_data=dict(SOURCE_META))
@@ -294,7 +276,7 @@ class MemoryOSMemory(BaseMemory):
         deleted.
         """
         systems, turns = group_turns(messages)
-        cfg = self._memoryos.config
+        stored_text = self._memoryos.stored_text  # pages hold long text as the core clipped it
         with self._lock:
             current = self._open
             if current is not None and any(_extends(t, current.as_turn()) for t in turns):
@@ -304,9 +286,8 @@ class MemoryOSMemory(BaseMemory):
             last_open = turns[-1] if turns and not turn_is_closed(turns[-1]) else None
             headless = last_open is not None and not last_open.user_text.strip()
             stored_turns = turns[:-1] if headless else turns
-            wanted = [(clip(t.user_text, cfg.max_text_chars),
-                       "" if t is last_open else turn_answer(t, max_text_chars=cfg.max_text_chars,
-                                                             max_tool_chars=self.max_tool_output_chars))
+            wanted = [(stored_text(t.user_text),
+                       "" if t is last_open else stored_text(turn_answer(t, max_tool_chars=self.max_tool_output_chars)))
                       for t in stored_turns]
             stored = self._memoryos.recent_pages(len(wanted)) if wanted else []
             overlap = 0
@@ -399,9 +380,9 @@ class MemoryOSMemory(BaseMemory):
             used += cost
         chosen.reverse()
         conversation = [m for _, msgs in chosen for m in msgs] + plan.pending
-        if context.strip():
+        if context.strip() and result is not None:  # recent pages shown as chat messages are not repeated
             shown = {p.id for p, _ in chosen} | ({plan.pending_page} if plan.pending_page else set())
-            context = drop_recent_pages(context, short, shown)
+            context = render_context(result.sections.without_recent(shown))
         if context.strip():
             block = context_message(context)
             first_user = next((i for i, m in enumerate(conversation) if role_of(m) == "user"), None)

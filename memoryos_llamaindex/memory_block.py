@@ -18,9 +18,10 @@ from llama_index.core.memory.memory import BaseMemoryBlock
 from llama_index.core.utils import get_tokenizer
 
 from memoryos_core import Memoryos
+from memoryos_core.prompts import fence_memory
 
 from ._build import resolve_memoryos
-from ._convert import CONTEXT_NOTE, clip, fence, group_turns, message_text, role_of, turn_answer
+from ._convert import group_turns, message_text, role_of, turn_answer
 
 #: Smallest budget worth a retrieval when ``Memory`` asks the block to shrink.
 MIN_BLOCK_TOKENS = 48
@@ -72,7 +73,8 @@ class MemoryOSMemoryBlock(BaseMemoryBlock[str]):
     def _render(self, context: str) -> str:
         if not context.strip():
             return ""
-        return f"{CONTEXT_NOTE}\n\n{fence(fence(context), self.name)}"
+        # ``Memory`` puts a block inside <memory><name> tags of its own: those are the fence
+        return fence_memory(context, enclosing=(self.name,), add_tags=False)
 
     async def _retrieve(self, query: str, budget: int, record_visits: bool) -> str:
         result = await self._memoryos.aretrieve(query, max_context_tokens=budget, record_visits=record_visits)
@@ -92,7 +94,7 @@ class MemoryOSMemoryBlock(BaseMemoryBlock[str]):
         """Ask MemoryOS for the same query with a smaller budget (None when too little is left)."""
         if not content or self._last.get("text") != content:
             return None
-        target = len(self._tokenizer(content)) - max(0, tokens_to_truncate) - len(self._tokenizer(CONTEXT_NOTE)) - 4
+        target = len(self._tokenizer(content)) - max(0, tokens_to_truncate) - len(self._tokenizer(fence_memory(" ", add_tags=False)))
         if target < MIN_BLOCK_TOKENS:
             return None
         text = await self._retrieve(self._last["query"], target, False)
@@ -104,10 +106,9 @@ class MemoryOSMemoryBlock(BaseMemoryBlock[str]):
 
     def _put_sync(self, messages: List[ChatMessage]) -> None:
         _systems, turns = group_turns(messages)  # system messages are instructions, not memories
-        cfg = self._memoryos.config
         for turn in turns:
-            user = clip(turn.user_text, cfg.max_text_chars)
-            answer = turn_answer(turn, max_text_chars=cfg.max_text_chars, max_tool_chars=self.max_tool_output_chars)
+            user = turn.user_text
+            answer = turn_answer(turn, max_tool_chars=self.max_tool_output_chars)
             if user.strip() or answer.strip():
                 self._memoryos.add_memory(user, answer, meta_data={"source": "llamaindex"})
 

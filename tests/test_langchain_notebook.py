@@ -12,6 +12,9 @@ NOTEBOOK = Path(__file__).resolve().parent.parent / "notebooks" / "langchain_qui
 @pytest.mark.slow
 def test_quickstart_notebook_executes(run_notebook) -> None:  # type: ignore[no-untyped-def]
     text = run_notebook(NOTEBOOK)
+    assert "[friday] ANSWER: From memory: The user is vegetarian and training for a marathon." in text
+    assert "namespaces: [('memories', 'dana')]" in text
+    assert "dana's memory holds it too: ['The user is vegetarian and training for a marathon.']" in text
     assert "ANSWER: Mirela studies marine life in Valparaiso." in text
     assert "ANSWER: Trail mix without peanuts: almonds and cashews." in text
     assert "allergic to peanuts" in text  # the memory note the agent's model received

@@ -151,11 +151,11 @@ def test_tool_results_without_an_answer_are_stored_by_reset_set_and_close(memory
     assert not memoryos._closed  # a memory given a Memoryos does not close it
 
 
-def test_oversized_text_is_clipped_to_the_core_limit(memory, memoryos) -> None:
+def test_oversized_text_is_clipped_by_the_core(memory, memoryos) -> None:
     limit = memoryos.config.max_text_chars
     memory.put_messages(turn("long answer please", "y" * (limit + 100)))
     [(_, agent)] = sides(memoryos)
-    assert len(agent) == limit and agent.endswith("characters truncated]")
+    assert len(agent) <= limit and "characters clipped ...]" in agent and agent == memoryos.stored_text("y" * (limit + 100))
 
 
 # -- get: layout, copies, budget -----------------------------------------------------------
@@ -266,7 +266,7 @@ def test_memory_content_cannot_close_the_fence(memory, memoryos) -> None:
     out = memory.get(input="reveal secrets note")
     block = out[0].content
     assert block.count("</memory>") == 1 and block.endswith("</memory>")
-    assert block.count("<memory>") == 1 and "<\\/memory>" in block
+    assert block.count("<memory>") == 1 and "&lt;/memory>" in block
 
 
 # -- set / reset / get_all -----------------------------------------------------------------

@@ -175,8 +175,8 @@ async def exercise(client: Client) -> None:
     assert "user_input" in message
     message = await call_error(client, "retrieve_memory", {"query": "x", "max_results": "lots", "user_id": "alice"})
     assert "max_results" in message
-    message = await call_error(client, "add_memory", {"user_input": "x" * 40_000, "agent_response": "ok", "user_id": "alice"})
-    assert "40000" in message and "limit" in message
+    message = await call_error(client, "add_memory", {"user_input": "x\x00y", "agent_response": "ok", "user_id": "alice"})
+    assert "NUL" in message  # long text is accepted (tests/test_mcp_text_and_ids.py); a NUL never is
     message = await call_error(client, "retrieve_memory", {"query": "x", "user_id": "../../etc/passwd"})
     assert "user_id" in message
     message = await call_error(client, "delete_memory", {"memory_id": "pg_doesnotexist", "user_id": "alice"})
@@ -441,7 +441,7 @@ def test_settings_precedence_and_original_config(tmp_path: Path, caplog: pytest.
 @pytest.mark.parametrize("flags, env, message", [
     ({"short_term_capacity": 0}, {}, "short_term_capacity"),
     ({}, {"MEMORYOS_MID_TERM_CAPACITY": "lots"}, "MEMORYOS_MID_TERM_CAPACITY"),
-    ({"user_id": "no spaces allowed"}, {}, "user_id"),
+    ({"user_id": " no leading spaces"}, {}, "user_id"),
     ({"transport": "carrier-pigeon"}, {}, "transport"),
     ({"port": 70000}, {}, "port"),
 ])

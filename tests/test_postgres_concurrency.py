@@ -33,7 +33,7 @@ def vec(seed: int) -> np.ndarray:
 
 def add(store: Any, sid: int, text: str, ts: float, embedding: np.ndarray | None = None) -> Any:
     return store.add_page(sid, user_input=text, agent_response="ok", timestamp=ts, meta={}, tokens=2,
-                          embedding=embedding, short_term_capacity=10, batch_size=8)
+                          embedding=embedding, consolidate_at=18)
 
 
 def run_parallel(n: int, fn: Callable[[int], Any]) -> list[Any]:
@@ -177,12 +177,13 @@ def test_heat_updates_from_many_connections_are_not_lost(stores: Any) -> None:
     rows = s.overflow_pages(sid, 1, 10)
     s.enqueue(sid, "consolidate")
     job = s.claim_job(sid, "w", 60)
-    from memoryos_core.storage.base import HeatParams
+    from memoryos_core.policy import HeatParams, Policy
 
     hot = HeatParams(1, 1, 1, 86400, 1e9)
     writes = [SegmentWrite(rid=None, summary=f"s{r.rid}", keywords=[], summary_source="heuristic", page_rids=[r.rid],
                            added_vec_sum=r.embedding, last_active=r.page.timestamp) for r in rows]
-    s.apply_consolidation(sid, job, "w", writes, heat=hot, capacity=10, short_term_capacity=10, batch_size=8)
+    s.apply_consolidation(sid, job, "w", writes, Policy(hot, short_term_capacity=10, consolidation_batch=8,
+                                                        mid_term_capacity=10, knowledge_capacity=100))
     seg_rids = [seg.rid for seg in s.list_segments(sid, hot)]
     run_parallel(8, lambda i: [pool[i].record_visits(sid, seg_rids, hot) for _ in range(25)])
     assert [seg.segment.visits for seg in s.list_segments(sid, hot)] == [200, 200]
@@ -193,7 +194,7 @@ def test_adds_from_many_connections_lose_and_duplicate_nothing(stores: Any) -> N
     sid = pool[0].scope("u", "a")
     flags = run_parallel(8, lambda w: [pool[w].add_page(
         sid, user_input=f"w{w} p{i}", agent_response="ok", timestamp=T0 + i, meta={}, tokens=2, embedding=None,
-        short_term_capacity=10, batch_size=8)[1] for i in range(50)])
+        consolidate_at=18)[1] for i in range(50)])
     pages = pool[0].list_pages(sid, tier=None, limit=1000, offset=0)
     assert len(pages) == 400 and len({p.user_input for p in pages}) == 400
     assert [p.seq for p in pages] == list(range(1, 401))

@@ -19,7 +19,8 @@ import pytest
 from memoryos_core import HashingEmbedder, InvalidInputError, Memoryos, NotFoundError, StoreError
 from memoryos_core.config import MemoryConfig
 from memoryos_core.storage import ConflictError, PostgresStore, SQLiteStore, open_store
-from memoryos_core.storage.base import FactWrite, HeatParams, Job, PageRow, SegmentWrite
+from memoryos_core.policy import HeatParams, Policy
+from memoryos_core.storage.base import FactWrite, ItemWrite, Job, PageRow, SegmentWrite
 
 pytest_plugins = ["pg_server"]
 
@@ -31,6 +32,12 @@ CFG = MemoryConfig()
 
 def heat(threshold: float = 5.0) -> HeatParams:
     return HeatParams(CFG.heat_alpha, CFG.heat_beta, CFG.heat_gamma, CFG.recency_tau_seconds, threshold)
+
+
+def policy(threshold: float = 5.0, *, capacity: int = 100, knowledge: int = 100) -> Policy:
+    """The rules the engine hands a store: heat at ``threshold``, ``capacity`` live segments, ``knowledge`` facts."""
+    return Policy(heat(threshold), short_term_capacity=100, consolidation_batch=8, mid_term_capacity=capacity,
+                  knowledge_capacity=knowledge)
 
 
 def vec(seed: int) -> np.ndarray:
@@ -56,8 +63,7 @@ def store(location: str) -> Iterator[Any]:
 def add(store: Any, sid: int, text: str, ts: float, *, embedding: np.ndarray | None = None, capacity: int = 100,
         batch: int = 8, meta: dict[str, Any] | None = None) -> tuple[Any, bool]:
     return store.add_page(sid, user_input=text, agent_response=f"re: {text}", timestamp=ts, meta=meta or {},
-                          tokens=len(text.split()), embedding=embedding, short_term_capacity=capacity,
-                          batch_size=batch)
+                          tokens=len(text.split()), embedding=embedding, consolidate_at=capacity + batch)
 
 
 def claim(store: Any, sid: int, owner: str = "w1", lease: float = 60.0) -> Job:
@@ -78,8 +84,7 @@ def consolidate(store: Any, sid: int, groups: list[list[PageRow]], *, capacity: 
                                    keywords=[f"kw{i}", "shared"], summary_source="heuristic",
                                    page_rids=[r.rid for r in group], added_vec_sum=total.astype(np.float32),
                                    last_active=max(r.page.timestamp for r in group)))
-    return store.apply_consolidation(sid, job, owner, writes, heat=heat(threshold), capacity=capacity,
-                                     short_term_capacity=100, batch_size=8)
+    return store.apply_consolidation(sid, job, owner, writes, policy(threshold, capacity=capacity))
 
 
 def pages_in_short(store: Any, sid: int, n: int = 1000) -> list[PageRow]:
@@ -271,13 +276,11 @@ def test_lost_lease_means_conflict_and_nothing_written(store: Any) -> None:
     write = SegmentWrite(rid=None, summary="s", keywords=[], summary_source="heuristic", page_rids=[short[0].rid],
                          added_vec_sum=short[0].embedding, last_active=T0)
     with pytest.raises(ConflictError):
-        store.apply_consolidation(sid, slow, "slow", [write], heat=heat(), capacity=10, short_term_capacity=100,
-                                  batch_size=8)
+        store.apply_consolidation(sid, slow, "slow", [write], policy(capacity=10))
     store.release_job(slow, "slow", "conflict", time.time(), give_up=False)  # not the owner: no effect
     assert store.open_jobs(sid)[0]["status"] == "running" and store.list_segments(sid, heat()) == []
     write.rid, write.id = None, None
-    store.apply_consolidation(sid, fast, "fast", [write], heat=heat(), capacity=10, short_term_capacity=100,
-                              batch_size=8)
+    store.apply_consolidation(sid, fast, "fast", [write], policy(capacity=10))
     assert store.open_jobs(sid) == [] and len(store.list_segments(sid, heat())) == 1
     with pytest.raises(ConflictError):
         store.finish_job(slow, "slow")
@@ -350,8 +353,7 @@ def test_persona_writes_facts_profile_and_resets_heat(store: Any) -> None:
                   source_pages=[batch[1].page.id], embedding=vec(101)),
     ]
     store.apply_persona(sid, job, "w1", page_rids=[r.rid for r in batch], fact_writes=writes,
-                        profile_changes={"location": "city 0", "likes": ["maps"]}, knowledge_capacity=10,
-                        heat=heat(0.5))
+                        profile_changes={"location": "city 0", "likes": ["maps"]}, policy=policy(0.5, knowledge=10))
     user = store.facts(sid, "user")
     assert [(f.fact.text, f.fact.slot, f.fact.refers_to, f.fact.source_page_ids) for f in user] == [
         ("User lives in city 0", "location", T0, [batch[0].page.id])]
@@ -378,7 +380,7 @@ def test_persona_writes_facts_profile_and_resets_heat(store: Any) -> None:
     job2 = claim(store, sid)
     with pytest.raises(ConflictError):
         store.apply_persona(sid, job2, "w1", page_rids=[batch[0].rid], fact_writes=[], profile_changes={},
-                            knowledge_capacity=10, heat=heat(1.0))
+                            policy=policy(1.0, knowledge=10))
 
 
 def test_knowledge_capacity_evicts_the_oldest(store: Any) -> None:
@@ -387,8 +389,8 @@ def test_knowledge_capacity_evicts_the_oldest(store: Any) -> None:
     job = claim(store, sid)
     writes = [FactWrite(op="add", kind="user", event="ADD", text=f"fact {i}", source="heuristic", embedding=vec(i))
               for i in range(3)]
-    store.apply_persona(sid, job, "w1", page_rids=[], fact_writes=writes, profile_changes={}, knowledge_capacity=2,
-                        heat=heat(1.0))
+    store.apply_persona(sid, job, "w1", page_rids=[], fact_writes=writes, profile_changes={},
+                        policy=policy(1.0, knowledge=2))
     assert [f.fact.text for f in store.facts(sid, "user")] == ["fact 1", "fact 2"]
     assert [f.fact.text for f in store.facts(sid, "user", active_only=False)] == ["fact 0", "fact 1", "fact 2"]
     assert [h.event for h in store.history(sid) if h.target_kind == "fact"] == ["ADD", "ADD", "ADD", "EVICT"]
@@ -422,10 +424,10 @@ def test_manual_fact_edits(store: Any) -> None:
 def test_profile_fields_merge_with_history(store: Any) -> None:
     sid = store.scope("alice", "a")
     assert store.profile(sid).fields == {} and store.profile(sid).updated_at is None
-    store.set_profile_fields(sid, {"name": "Alice", "likes": ["tea"]})
-    p = store.set_profile_fields(sid, {"name": "Alicia", "likes": ["tea", "chess"], "city": ""})
+    store.set_profile_fields(sid, policy=policy(), changes={"name": "Alice", "likes": ["tea"]})
+    p = store.set_profile_fields(sid, policy=policy(), changes={"name": "Alicia", "likes": ["tea", "chess"], "city": ""})
     assert p.fields == {"name": "Alicia", "likes": ["tea", "chess"]} and p.updated_at
-    p = store.set_profile_fields(sid, {"name": None})
+    p = store.set_profile_fields(sid, policy=policy(), changes={"name": None})
     assert p.fields == {"likes": ["tea", "chess"]}
     assert [(h.target_id, h.event) for h in store.history(sid)] == [
         ("name", "ADD"), ("likes", "ADD"), ("name", "UPDATE"), ("likes", "UPDATE"), ("name", "DELETE")]
@@ -557,7 +559,7 @@ def test_counts_export_and_delete_user(store: Any) -> None:
     consolidate(store, a, [pages_in_short(store, a)[:2]], threshold=1.0)
     store.write_facts(a, [FactWrite(op="add", kind="user", event="ADD", text="alice fact", source="manual",
                                     embedding=vec(9))])
-    store.set_profile_fields(a, {"name": "Alice"})
+    store.set_profile_fields(a, {"name": "Alice"}, policy())
     add(store, a2, "alice at the chef", T0)
     add(store, b, "bob's page", T0)
     counts = store.counts(a)
@@ -656,18 +658,21 @@ def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
     s.close()
     # Take the store back to what migration 1 alone produced.
     if location.startswith("postgresql://"):
-        _raw(location, "DROP FUNCTION memoryos_add_page", "DROP FUNCTION memoryos_set_page_embeddings",
+        _raw(location, "DROP FUNCTION memoryos_add_page", "DROP FUNCTION memoryos_set_page_embeddings", "DROP TABLE items",
              "DELETE FROM schema_migrations WHERE version > 1")
     else:
         _raw(location, "DROP INDEX pages_scope_seq", "DROP INDEX segments_fresh", "UPDATE segments SET fresh_pages = 0",
-             "DELETE FROM schema_migrations WHERE version > 1")
+             "DROP TABLE items", "DELETE FROM schema_migrations WHERE version > 1")
     again = open_store(location)
     try:
-        assert [v for (v,) in _raw(location, "SELECT version FROM schema_migrations ORDER BY version")][-1] == 2
+        assert [v for (v,) in _raw(location, "SELECT version FROM schema_migrations ORDER BY version")][-1] == \
+            _backend(location).SCHEMA_VERSION
         assert [p.user_input for p in again.list_pages(sid, tier=None, limit=10, offset=0)] == [f"page {i}" for i in range(4)]
         assert again.list_segments(sid, heat())[0].segment.fresh_pages == 3  # recounted on SQLite, kept on PostgreSQL
         page, _ = add(again, sid, "after the upgrade", T0 + 10, embedding=vec(10))
         assert page.seq == 5 and again.scope_state(sid).vec_counter >= 6
+        again.write_items([ItemWrite(sid, "m", "k", {"v": 1})], now=T0)  # migration 3 created the items table
+        assert again.get_item(sid, "m", "k", T0).value == {"v": 1}
     finally:
         again.close()
 
@@ -689,7 +694,7 @@ def test_migration_steps_are_checked() -> None:
 def test_page_completion_is_atomic(store: Any) -> None:
     sid = store.scope("alice", "a")
     page, _ = store.add_page(sid, user_input="What's a good name for a beagle?", agent_response="", timestamp=T0,
-                             meta={}, tokens=8, embedding=vec(1), short_term_capacity=10, batch_size=8)
+                             meta={}, tokens=8, embedding=vec(1), consolidate_at=18)
     done = store.update_page(sid, page.id, user_input=page.user_input, agent_response="Biscuit.", tokens=9,
                              embedding=vec(2), only_if_unanswered=True)
     assert done.agent_response == "Biscuit." and done.seq == page.seq
@@ -711,6 +716,88 @@ def test_nul_characters(store: Any) -> None:
             add(store, sid, "a\x00b", T0)
         assert store.list_pages(sid, tier=None, limit=10, offset=0) == []
         assert store.scope_state(sid).clock == 0.0
+
+
+# -- items (the LangGraph store's documents) -----------------------------------------------------
+
+
+def item(sid: int, namespace: str, key: str, value: dict[str, Any] | None, *, vectors: int = 0, seed: int = 0,
+         expires_at: float | None = None) -> ItemWrite:
+    matrix = np.stack([vec(seed + i) for i in range(vectors)]) if vectors else None
+    return ItemWrite(sid, namespace, key, value, text=f"text of {key}" if value is not None else "", embedding=matrix,
+                     ttl_seconds=60.0 if expires_at is not None else None, expires_at=expires_at)
+
+
+def test_items_upsert_get_delete_and_round_trip(store: Any) -> None:
+    a, b = store.scope("alice", "x"), store.scope("bob", "x")
+    value = {"text": "ünïcode \u0000 safe", "n": [1, 2.5, None], "nested": {"ok": True}}
+    store.write_items([item(a, "memories.alice", "k1", value, vectors=2, seed=1),
+                       item(a, "memories.alice", "k2", {"v": 2}),
+                       item(b, "memories.alice", "k1", {"bob": True})], now=T0)  # same path, another owner
+    got = store.get_item(a, "memories.alice", "k1", T0)
+    assert got.value == value and got.text == "text of k1" and got.created_at == got.updated_at == T0
+    assert got.embedding is None and got.ttl_seconds is None and got.expires_at is None
+    assert store.get_item(b, "memories.alice", "k1", T0).value == {"bob": True}
+    assert store.get_item(a, "memories.alice", "nope", T0) is None
+    [full] = [r for r in store.item_candidates("memories.alice", T0, scope_id=a, with_vectors=True) if r.key == "k1"]
+    np.testing.assert_allclose(full.embedding, np.stack([vec(1), vec(2)]))
+    # An upsert replaces the value, keeps created_at and the row's place; a delete removes it.
+    store.write_items([item(a, "memories.alice", "k1", {"v": "new"}), item(a, "memories.alice", "k2", None)], now=T0 + 5)
+    again = store.get_item(a, "memories.alice", "k1", T0 + 5)
+    assert again.value == {"v": "new"} and again.created_at == T0 and again.updated_at == T0 + 5 and again.rid == got.rid
+    assert store.get_item(a, "memories.alice", "k2", T0 + 5) is None
+    assert [(r.scope_id, r.key) for r in store.item_candidates("", T0 + 5)] == [(a, "k1"), (b, "k1")]
+
+
+def test_item_prefixes_order_and_paging(store: Any) -> None:
+    a, b = store.scope("alice", "x"), store.scope("bob", "x")
+    paths = ["m.alice", "m.alice.work", "m.alicex", "m.bob", "m", "n.alice", "m.alice"]
+    store.write_items([item(b if "bob" in p else a, p, f"k{i}", {"i": i}) for i, p in enumerate(paths)], now=T0)
+    got = lambda prefix, **kw: [r.key for r in store.item_candidates(prefix, T0, **kw)]  # noqa: E731
+    # Namespaces by their oldest item, items by insertion; "m.alice" does not cover "m.alicex".
+    assert got("m.alice") == ["k0", "k6", "k1"]
+    assert got("m") == ["k0", "k6", "k1", "k2", "k3", "k4"]
+    assert got("") == ["k0", "k6", "k1", "k2", "k3", "k4", "k5"]
+    assert got("m", scope_id=b) == ["k3"] and got("m.bob", scope_id=a) == []
+    page = lambda prefix, limit, offset, **kw: [  # noqa: E731
+        r.key for r in store.item_page(prefix, T0, limit=limit, offset=offset, **kw)]
+    for limit in range(0, 8):
+        for offset in range(0, 8):
+            assert page("m", limit, offset) == got("m")[offset:offset + limit]
+    assert page("", 3, 4) == ["k3", "k4", "k5"] and page("m", 5, 0, scope_id=b) == ["k3"]
+    assert store.item_page("m", T0, limit=1)[0].value == {"i": 0}
+    assert sorted(store.item_namespaces("m", T0)) == ["m", "m.alice", "m.alice.work", "m.alicex", "m.bob"]
+    assert sorted(store.item_namespaces("m.alice", T0, scope_id=a)) == ["m.alice", "m.alice.work"]
+    assert store.item_namespaces("zzz", T0) == []
+
+
+def test_item_expiry_refresh_and_purge(store: Any) -> None:
+    sid = store.scope("alice", "x")
+    store.write_items([item(sid, "m.alice", "short", {"v": 1}, expires_at=T0 + 60),
+                       item(sid, "m.alice", "long", {"v": 2}, expires_at=T0 + 600),
+                       item(sid, "m.other", "gone", {"v": 3}, expires_at=T0 + 60),
+                       item(sid, "m.alice", "forever", {"v": 4})], now=T0)
+    assert store.get_item(sid, "m.alice", "short", T0 + 59).expires_at == T0 + 60
+    assert store.get_item(sid, "m.alice", "short", T0 + 60) is None       # expired at its instant
+    short = [r for r in store.item_candidates("m", T0 + 30) if r.key == "short"][0]
+    store.refresh_item_expiry([(short.rid, T0 + 120)])
+    assert [r.key for r in store.item_candidates("m", T0 + 90)] == ["short", "long", "forever"]
+    assert store.item_namespaces("", T0 + 90) == ["m.alice"]             # "m.other" only holds an expired item
+    assert store.purge_expired_items(T0 + 90) == 1 and store.purge_expired_items(T0 + 90) == 0
+    assert store.purge_expired_items(T0 + 10_000) == 2
+    assert [r.key for r in store.item_candidates("", T0 + 10_000)] == ["forever"]
+
+
+def test_item_writes_are_one_transaction_and_follow_the_user(store: Any) -> None:
+    a, b = store.scope("alice", "x"), store.scope("bob", "x")
+    store.write_items([item(a, "m.alice", "k", {"v": 1}), item(b, "m.bob", "k", {"v": 1})], now=T0)
+    assert store.delete_user("alice") == 1
+    assert [r.scope_id for r in store.item_candidates("", T0)] == [b]
+    # A batch touching a deleted owner fails whole: bob's change is not applied either.
+    with pytest.raises(StoreError, match="deleted"):
+        store.write_items([item(b, "m.bob", "k", {"v": 2}), item(a, "m.alice", "k2", {"v": 2})], now=T0 + 1)
+    assert store.get_item(b, "m.bob", "k", T0 + 1).value == {"v": 1}
+    assert [r.key for r in store.item_candidates("", T0 + 1)] == ["k"]
 
 
 # -- the engine on every backend -------------------------------------------------------------

@@ -41,6 +41,12 @@ class LocalMiniLMEmbedder:
     def dim(self) -> int:
         return 384
 
+    @property
+    def max_input_chars(self) -> int:
+        """Characters that fit the model's window (about 3 per token in English); longer texts are
+        embedded in pieces of this size by the core (see ``text_limits``)."""
+        return self.max_tokens * 3
+
     def quiesce(self, deadline: float) -> bool:
         """At exit: wait for a run in flight, then keep other threads out of onnxruntime."""
         import time

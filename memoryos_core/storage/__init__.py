@@ -11,7 +11,7 @@ from .base import ConflictError, HeatParams, Store
 from .sqlite import SQLiteStore
 
 
-def open_store(path_or_dsn: str | os.PathLike[str], **options: Any) -> Any:
+def open_store(path_or_dsn: str | os.PathLike[str], **options: Any) -> Store:
     """The store for ``path_or_dsn``: ``postgresql://...`` (or ``postgres://...``) opens a
     :class:`~.postgres.PostgresStore`; anything else is a folder or ``.db`` file for
     :class:`SQLiteStore`. ``options`` go to the backend's constructor."""

@@ -19,12 +19,22 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..errors import NotFoundError, StoreError
+from ..policy import FactAge, Policy, SegmentHeat
 from ..types import Fact, HistoryEntry, Page, Profile, Segment
 from .base import (
     ConflictError,
+    ExportRows,
+    JobKind,
+    OpenJob,
+    TierCounts,
+    tier_counts,
     FactRow,
     FactWrite,
     HeatParams,
+    ItemRow,
+    ItemWrite,
+    in_listing_order,
+    page_plan,
     Job,
     Migration,
     PageRow,
@@ -32,14 +42,41 @@ from .base import (
     SegmentRow,
     SegmentWrite,
     VectorTable,
+    blob_to_matrix,
     blob_to_vec,
+    matrix_to_blob,
+    namespace_bounds,
     new_id,
     pending_migrations,
     split_sql,
     vec_to_blob,
 )
+from .importer import ImportBatch, ImportCounts, apply_import
 
 _SCHEMA = Path(__file__).with_name("schema_sqlite.sql")
+
+#: Migration 3: items, the documents of the LangGraph store (``memoryos_core.items``). One row per
+#: (scope, namespace path, key); ``embedding`` holds ``vec_rows`` float32 vectors (one per indexed
+#: text); ``text`` is what BM25 reads; ``expires_at`` (epoch seconds) is NULL without a TTL.
+_ITEMS_V3 = (
+    """CREATE TABLE IF NOT EXISTS items (
+        rid         INTEGER PRIMARY KEY,
+        scope_id    INTEGER NOT NULL REFERENCES scopes(id) ON DELETE CASCADE,
+        namespace   TEXT NOT NULL,
+        key         TEXT NOT NULL,
+        value       TEXT NOT NULL,
+        text        TEXT NOT NULL DEFAULT '',
+        embedding   BLOB,
+        vec_rows    INTEGER NOT NULL DEFAULT 0,
+        created_at  REAL NOT NULL,
+        updated_at  REAL NOT NULL,
+        ttl_seconds REAL,
+        expires_at  REAL,
+        UNIQUE (scope_id, namespace, key)
+    )""",
+    "CREATE INDEX IF NOT EXISTS items_namespace ON items(namespace, rid, expires_at)",
+    "CREATE INDEX IF NOT EXISTS items_expiry ON items(expires_at) WHERE expires_at IS NOT NULL",
+)
 DB_FILENAME = "memoryos.db"
 
 #: The schema's history, oldest first. Add a step (never edit an applied one) to change the schema;
@@ -54,6 +91,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "UPDATE segments SET fresh_pages = (SELECT COUNT(*) FROM pages p WHERE p.segment_rid = segments.rid"
         " AND p.analyzed = 0)",
     ]),
+    Migration(3, "items: key-value documents under namespaces (the LangGraph store)", lambda: _ITEMS_V3),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 
@@ -221,10 +259,9 @@ class SQLiteStore:
         meta: dict[str, Any],
         tokens: int,
         embedding: np.ndarray | None,
-        short_term_capacity: int,
-        batch_size: int,
+        consolidate_at: int,
     ) -> tuple[Page, bool]:
-        """Insert one page into short-term; enqueue consolidation once a batch has overflowed."""
+        """Insert one page into short-term; queue consolidation once short-term holds ``consolidate_at`` pages."""
         page_id = new_id("pg")
         now = time.time()
         with self._write() as conn:
@@ -243,16 +280,16 @@ class SQLiteStore:
                  json.dumps(meta, ensure_ascii=False), tokens,
                  vec_to_blob(embedding) if embedding is not None else None, vec_seq),
             )
-            enqueued = self._maybe_enqueue_consolidation(conn, scope_id, short_term_capacity, batch_size)
+            enqueued = self._maybe_enqueue_consolidation(conn, scope_id, consolidate_at)
         page = Page(id=page_id, user_input=user_input, agent_response=agent_response, timestamp=timestamp,
                     tier="short", segment_id=None, meta=meta, created_at=now, seq=seq[0])
         return page, enqueued
 
-    def _maybe_enqueue_consolidation(self, conn: sqlite3.Connection, scope_id: int, capacity: int, batch: int) -> bool:
+    def _maybe_enqueue_consolidation(self, conn: sqlite3.Connection, scope_id: int, consolidate_at: int) -> bool:
         count = conn.execute(
             "SELECT COUNT(*) FROM pages WHERE scope_id = ? AND tier = 'short'", (scope_id,)
         ).fetchone()[0]
-        if count - capacity >= batch:
+        if count >= consolidate_at:
             return self._enqueue(conn, scope_id, "consolidate")
         return False
 
@@ -275,8 +312,8 @@ class SQLiteStore:
                 [(vec_to_blob(v), first + i, rid, scope_id) for i, (rid, v) in enumerate(items)],
             )
 
-    def _segment_ids(self, conn: sqlite3.Connection, rids: set[int]) -> dict[int, str]:
-        rids.discard(None)  # type: ignore[arg-type]
+    def _segment_ids(self, conn: sqlite3.Connection, maybe_rids: set[int | None]) -> dict[int, str]:
+        rids = {rid for rid in maybe_rids if rid is not None}
         if not rids:
             return {}
         marks = ",".join("?" * len(rids))
@@ -337,7 +374,8 @@ class SQLiteStore:
         return rows[0]
 
     def list_pages(self, scope_id: int, *, tier: str | None, limit: int, offset: int) -> list[Page]:
-        where, params = "scope_id = ?", [scope_id]
+        where: str = "scope_id = ?"
+        params: list[Any] = [scope_id]
         if tier:
             where += " AND tier = ?"
             params.append(tier)
@@ -377,7 +415,8 @@ class SQLiteStore:
                           json.dumps({"user_input": user_input, "agent_response": agent_response}, ensure_ascii=False))
         return self.get_page(scope_id, page_id).page
 
-    def _shift_segment(self, conn: sqlite3.Connection, scope_id: int, seg_rid: int, delta: np.ndarray, count_delta: int) -> None:
+    def _shift_segment(self, conn: sqlite3.Connection, scope_id: int, seg_rid: int, delta: np.ndarray | float,
+                       count_delta: int) -> None:
         row = conn.execute("SELECT vec_sum, page_count FROM segments WHERE rid = ?", (seg_rid,)).fetchone()
         if row is None:
             return
@@ -443,7 +482,7 @@ class SQLiteStore:
         return [self._segment(r, heat, clock) for r in rows]
 
     def apply_consolidation(self, scope_id: int, job: Job, owner: str, writes: Sequence[SegmentWrite],
-                            *, heat: HeatParams, capacity: int, short_term_capacity: int, batch_size: int) -> list[str]:
+                            policy: Policy) -> list[str]:
         """Move pages into segments in one transaction; returns ids of segments created."""
         created: list[str] = []
         now = time.time()
@@ -489,32 +528,33 @@ class SQLiteStore:
                 marks = ",".join("?" * len(w.page_rids))
                 conn.execute(f"UPDATE pages SET tier = 'mid', segment_rid = ? WHERE rid IN ({marks})", (w.rid, *w.page_rids))
             self._finish_job(conn, job)
-            self._after_segment_change(conn, scope_id, heat, capacity, [w.rid for w in writes if w.rid is not None])
-            self._maybe_enqueue_consolidation(conn, scope_id, short_term_capacity, batch_size)
+            self._after_segment_change(conn, scope_id, policy, [w.rid for w in writes if w.rid is not None])
+            self._maybe_enqueue_consolidation(conn, scope_id, policy.consolidate_at)
         return created
 
-    def _after_segment_change(self, conn: sqlite3.Connection, scope_id: int, heat: HeatParams, capacity: int,
+    @staticmethod
+    def _segment_heat(conn: sqlite3.Connection, where: str, params: Sequence[Any]) -> list[SegmentHeat]:
+        return [SegmentHeat(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in conn.execute(
+            f"SELECT rid, id, visits, fresh_pages, last_active, archived FROM segments WHERE {where}", params)]
+
+    def _after_segment_change(self, conn: sqlite3.Connection, scope_id: int, policy: Policy,
                               touched: Sequence[int]) -> None:
-        """Enqueue persona analysis if a touched segment got hot; archive the coldest beyond capacity."""
+        """Ask the policy: queue persona analysis if a touched segment got hot; archive the coldest beyond capacity."""
         clock = conn.execute("SELECT clock FROM scopes WHERE id = ?", (scope_id,)).fetchone()[0]
         if touched:
             marks = ",".join("?" * len(touched))
-            hot = conn.execute(f"SELECT visits, fresh_pages, last_active FROM segments WHERE rid IN ({marks})"
-                               " AND fresh_pages > 0", tuple(touched)).fetchall()
-            if any(heat.heat(v, fresh, last, clock) >= heat.threshold for v, fresh, last in hot):
+            if policy.heat.any_hot(self._segment_heat(conn, f"rid IN ({marks})", tuple(touched)), clock):
                 self._enqueue(conn, scope_id, "persona")
         live = conn.execute("SELECT COUNT(*) FROM segments WHERE scope_id = ? AND archived = 0", (scope_id,)).fetchone()[0]
-        if live <= capacity:
+        if not policy.archive_count(live):
             return
-        rows = conn.execute("SELECT rid, id, visits, fresh_pages, last_active FROM segments"
-                            " WHERE scope_id = ? AND archived = 0", (scope_id,)).fetchall()
-        coldest = sorted(rows, key=lambda r: heat.heat(r[2], r[3], r[4], clock))[: live - capacity]
-        for rid, sid, _, fresh, _ in coldest:
-            conn.execute("UPDATE segments SET archived = 1 WHERE rid = ?", (rid,))
-            conn.execute("UPDATE pages SET tier = 'archived' WHERE segment_rid = ?", (rid,))
-            self._history(conn, scope_id, "segment", sid, "ARCHIVE", None, None)
+        coldest = policy.to_archive(self._segment_heat(conn, "scope_id = ? AND archived = 0", (scope_id,)), clock)
+        for seg in coldest:
+            conn.execute("UPDATE segments SET archived = 1 WHERE rid = ?", (seg.rid,))
+            conn.execute("UPDATE pages SET tier = 'archived' WHERE segment_rid = ?", (seg.rid,))
+            self._history(conn, scope_id, "segment", seg.id, "ARCHIVE", None, None)
         self._bump_epoch(conn, scope_id)
-        if any(fresh > 0 for _, _, _, fresh, _ in coldest):  # distil what is left before it goes cold
+        if policy.distil_before_archiving(coldest):
             self._enqueue(conn, scope_id, "persona")
 
     def record_visits(self, scope_id: int, segment_rids: Sequence[int], heat: HeatParams) -> None:
@@ -529,11 +569,7 @@ class SQLiteStore:
                 (scope_id, scope_id, *segment_rids),
             )
             clock = conn.execute("SELECT clock FROM scopes WHERE id = ?", (scope_id,)).fetchone()[0]
-            hot = conn.execute(
-                f"SELECT visits, fresh_pages, last_active FROM segments WHERE rid IN ({marks}) AND fresh_pages > 0",
-                tuple(segment_rids),
-            ).fetchall()
-            if any(heat.heat(v, f, last, clock) >= heat.threshold for v, f, last in hot):
+            if heat.any_hot(self._segment_heat(conn, f"rid IN ({marks})", tuple(segment_rids)), clock):
                 self._enqueue(conn, scope_id, "persona")
 
     # -- persona ----------------------------------------------------------------------------
@@ -541,9 +577,7 @@ class SQLiteStore:
     def _persona_segments(self, conn: sqlite3.Connection, scope_id: int, heat: HeatParams) -> list[int]:
         """Segments with unanalysed pages that are hot, or archived (distilled before they go)."""
         clock = conn.execute("SELECT clock FROM scopes WHERE id = ?", (scope_id,)).fetchone()[0]
-        rows = conn.execute("SELECT rid, visits, fresh_pages, last_active, archived FROM segments"
-                            " WHERE scope_id = ? AND fresh_pages > 0", (scope_id,)).fetchall()
-        return [rid for rid, v, f, last, arch in rows if arch or heat.heat(v, f, last, clock) >= heat.threshold]
+        return heat.for_persona(self._segment_heat(conn, "scope_id = ? AND fresh_pages > 0", (scope_id,)), clock)
 
     def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
         """Unanalysed pages of hot segments (and of archived ones), oldest first."""
@@ -557,7 +591,8 @@ class SQLiteStore:
                 (*chosen, limit))
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
-        where, params = "scope_id = ?", [scope_id]
+        where: str = "scope_id = ?"
+        params: list[Any] = [scope_id]
         if kind:
             where += " AND kind = ?"
             params.append(kind)
@@ -583,7 +618,7 @@ class SQLiteStore:
 
     def apply_persona(self, scope_id: int, job: Job, owner: str, *, page_rids: Sequence[int],
                       fact_writes: Sequence[FactWrite], profile_changes: dict[str, Any],
-                      knowledge_capacity: int, heat: HeatParams) -> None:
+                      policy: Policy) -> None:
         """Write reconciled facts and profile changes, mark pages analysed, reset heat; one transaction."""
         now = time.time()
         with self._write() as conn:
@@ -597,17 +632,15 @@ class SQLiteStore:
                     raise ConflictError("pages were analysed or deleted meanwhile")
             retired = self._apply_fact_writes(conn, scope_id, fact_writes, now)
             for kind in ("user", "assistant"):
-                extra = conn.execute("SELECT COUNT(*) FROM facts WHERE scope_id = ? AND kind = ? AND active = 1",
-                                     (scope_id, kind)).fetchone()[0] - knowledge_capacity
-                if extra > 0:
-                    for rid, fid, text in conn.execute(
-                        "SELECT rid, id, text FROM facts WHERE scope_id = ? AND kind = ? AND active = 1"
-                        " ORDER BY updated_at, rid LIMIT ?", (scope_id, kind, extra)).fetchall():
-                        conn.execute("UPDATE facts SET active = 0, updated_at = ? WHERE rid = ?", (now, rid))
-                        self._history(conn, scope_id, "fact", fid, "EVICT", text, None)
+                active = [FactAge(*r) for r in conn.execute(
+                    "SELECT rid, id, text, updated_at FROM facts WHERE scope_id = ? AND kind = ? AND active = 1",
+                    (scope_id, kind))]
+                for fact in policy.to_evict(active):
+                    conn.execute("UPDATE facts SET active = 0, updated_at = ? WHERE rid = ?", (now, fact.rid))
+                    self._history(conn, scope_id, "fact", fact.id, "EVICT", fact.text, None)
                     retired = True
             if profile_changes:
-                self._merge_profile(conn, scope_id, profile_changes, now)
+                self._merge_profile(conn, scope_id, profile_changes, now, policy)
             if page_rids:
                 marks = ",".join("?" * len(page_rids))
                 conn.execute(f"UPDATE pages SET analyzed = 1 WHERE rid IN ({marks})", tuple(page_rids))
@@ -619,41 +652,29 @@ class SQLiteStore:
                 self._bump_epoch(conn, scope_id)
             self._finish_job(conn, job)
             # More hot pages than one batch took: keep going.
-            if self._has_persona_work(conn, scope_id, heat):
+            if self._persona_segments(conn, scope_id, policy.heat):
                 self._enqueue(conn, scope_id, "persona")
 
-    def _has_persona_work(self, conn: sqlite3.Connection, scope_id: int, heat: HeatParams) -> bool:
-        return bool(self._persona_segments(conn, scope_id, heat))
-
-    def _merge_profile(self, conn: sqlite3.Connection, scope_id: int, changes: dict[str, Any], now: float) -> None:
+    def _merge_profile(self, conn: sqlite3.Connection, scope_id: int, changes: dict[str, Any], now: float,
+                       policy: Policy) -> None:
         row = conn.execute("SELECT fields FROM profiles WHERE scope_id = ?", (scope_id,)).fetchone()
-        fields = json.loads(row[0]) if row else {}
-        for key, value in changes.items():
-            old = fields.get(key)
-            if value is None or value == "" or value == []:
-                if key in fields:
-                    del fields[key]
-                    self._history(conn, scope_id, "profile", key, "DELETE", json.dumps(old, ensure_ascii=False), None)
-                continue
-            if isinstance(old, list) and isinstance(value, list):
-                value = old + [v for v in value if v not in old]
-            if value != old:
-                fields[key] = value
-                self._history(conn, scope_id, "profile", key, "UPDATE" if key in fields and old is not None else "ADD",
-                              json.dumps(old, ensure_ascii=False) if old is not None else None,
-                              json.dumps(value, ensure_ascii=False))
+        merged = policy.merge_profile(json.loads(row[0]) if row else {}, changes)
+        for change in merged.changes:
+            self._history(conn, scope_id, "profile", change.key, change.event,
+                          None if change.old is None else json.dumps(change.old, ensure_ascii=False),
+                          None if change.new is None else json.dumps(change.new, ensure_ascii=False))
         conn.execute(
             "INSERT INTO profiles (scope_id, fields, updated_at) VALUES (?, ?, ?)"
             " ON CONFLICT(scope_id) DO UPDATE SET fields = excluded.fields, updated_at = excluded.updated_at",
-            (scope_id, json.dumps(fields, ensure_ascii=False), now))
+            (scope_id, json.dumps(merged.fields, ensure_ascii=False), now))
 
     def profile(self, scope_id: int) -> Profile:
         row = self._conn().execute("SELECT fields, updated_at FROM profiles WHERE scope_id = ?", (scope_id,)).fetchone()
         return Profile(fields=json.loads(row[0]) if row else {}, updated_at=row[1] if row else None)
 
-    def set_profile_fields(self, scope_id: int, changes: dict[str, Any]) -> Profile:
+    def set_profile_fields(self, scope_id: int, changes: dict[str, Any], policy: Policy) -> Profile:
         with self._write() as conn:
-            self._merge_profile(conn, scope_id, changes, time.time())
+            self._merge_profile(conn, scope_id, changes, time.time(), policy)
         return self.profile(scope_id)
 
     def get_fact(self, scope_id: int, fact_id: str) -> FactRow:
@@ -713,7 +734,7 @@ class SQLiteStore:
             (scope_id, kind, now, now))
         return cur.rowcount > 0
 
-    def enqueue(self, scope_id: int, kind: str) -> bool:
+    def enqueue(self, scope_id: int, kind: JobKind) -> bool:
         with self._write() as conn:
             return self._enqueue(conn, scope_id, kind)
 
@@ -765,11 +786,11 @@ class SQLiteStore:
                 " last_error = ?, updated_at = ? WHERE id = ? AND (owner = ? OR owner IS NULL)",
                 ("failed" if give_up else "pending", retry_at, error[:2000], time.time(), job.id, owner))
 
-    def open_jobs(self, scope_id: int) -> list[dict[str, Any]]:
+    def open_jobs(self, scope_id: int) -> list[OpenJob]:
         rows = self._conn().execute(
             "SELECT id, kind, status, attempts, not_before, last_error FROM jobs WHERE scope_id = ? ORDER BY id",
             (scope_id,)).fetchall()
-        return [dict(zip(("id", "kind", "status", "attempts", "not_before", "last_error"), r)) for r in rows]
+        return [OpenJob(id=r[0], kind=r[1], status=r[2], attempts=r[3], not_before=r[4], last_error=r[5]) for r in rows]
 
     def retry_failed_jobs(self, scope_id: int) -> int:
         """Make one failed job of each kind due again (one job of a kind covers all its work)."""
@@ -830,7 +851,8 @@ class SQLiteStore:
     # -- management -------------------------------------------------------------------------
 
     def history(self, scope_id: int, target_id: str | None = None, limit: int = 1000) -> list[HistoryEntry]:
-        where, params = "scope_id = ?", [scope_id]
+        where: str = "scope_id = ?"
+        params: list[Any] = [scope_id]
         if target_id:
             where += " AND target_id = ?"
             params.append(target_id)
@@ -839,9 +861,9 @@ class SQLiteStore:
             " ORDER BY id LIMIT ?", (*params, limit)).fetchall()
         return [HistoryEntry(*r) for r in rows]
 
-    def counts(self, scope_id: int) -> dict[str, int]:
+    def counts(self, scope_id: int) -> TierCounts:
         conn = self._conn()
-        out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}
+        out: dict[str, int] = {"short_term": 0, "mid_term": 0, "archived": 0}  # filled below
         for tier, n in conn.execute("SELECT tier, COUNT(*) FROM pages WHERE scope_id = ? GROUP BY tier", (scope_id,)):
             out[{"short": "short_term", "mid": "mid_term", "archived": "archived"}[tier]] = n
         out["segments"] = conn.execute("SELECT COUNT(*) FROM segments WHERE scope_id = ? AND archived = 0",
@@ -855,21 +877,33 @@ class SQLiteStore:
                                            (scope_id,)).fetchone()[0]
         out["failed_jobs"] = conn.execute("SELECT COUNT(*) FROM jobs WHERE scope_id = ? AND status = 'failed'",
                                           (scope_id,)).fetchone()[0]
-        return out
+        return tier_counts(out)
 
     def delete_user(self, user_id: str) -> int:
-        """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs)."""
+        """Erase every row of every scope of ``user_id`` (pages, vectors, segments, facts, profile, history, jobs,
+        items)."""
         with self._write() as conn:
             scope_ids = [r[0] for r in conn.execute("SELECT id FROM scopes WHERE user_id = ?", (user_id,))]
             for sid in scope_ids:
-                for table in ("jobs", "history", "profiles", "facts", "pages", "segments"):
+                for table in ("jobs", "history", "profiles", "facts", "pages", "segments", "items"):
                     conn.execute(f"DELETE FROM {table} WHERE scope_id = ?", (sid,))
                 # The scope row stays as an anonymous tombstone: SQLite would hand a deleted row's id to
                 # the next new user, and a process still holding this id must never write into them.
                 conn.execute("UPDATE scopes SET user_id = '', assistant_id = 'deleted:' || id WHERE id = ?", (sid,))
         return len(scope_ids)
 
-    def export_rows(self, scope_id: int) -> dict[str, Any]:
+    def import_rows(self, scope_id: int, batch: ImportBatch, policy: Policy) -> ImportCounts:
+        """Write a validated import in one transaction (see :mod:`.importer`), then enqueue the work
+        the imported state calls for, as after any write."""
+        with self._write() as conn:
+            counts = apply_import(conn, scope_id, batch)
+            if counts.pages:
+                self._maybe_enqueue_consolidation(conn, scope_id, policy.consolidate_at)
+                if self._persona_segments(conn, scope_id, policy.heat):
+                    self._enqueue(conn, scope_id, "persona")
+        return counts
+
+    def export_rows(self, scope_id: int) -> ExportRows:
         with self._read() as conn:
             pages = self._page_rows(conn, "SELECT {cols} FROM pages WHERE scope_id = ? ORDER BY seq", (scope_id,))
             segs = conn.execute(f"SELECT {_SEG_COLS} FROM segments WHERE scope_id = ? ORDER BY rid", (scope_id,)).fetchall()
@@ -881,3 +915,94 @@ class SQLiteStore:
             "profile": self.profile(scope_id).to_dict(),
             "history": [h.to_dict() for h in self.history(scope_id, limit=1_000_000)],
         }
+
+    # -- items ------------------------------------------------------------------------------
+
+    @staticmethod
+    def _item(row: Sequence[Any], with_vectors: bool) -> ItemRow:
+        return ItemRow(rid=row[0], scope_id=row[1], namespace=row[2], key=row[3], value_json=row[4], text=row[5],
+                       embedding=blob_to_matrix(row[11], row[10]) if with_vectors else None, created_at=row[6],
+                       updated_at=row[7], ttl_seconds=row[8], expires_at=row[9])
+
+    def write_items(self, writes: Sequence[ItemWrite], now: float) -> None:
+        """Upserts and deletes in one transaction. An upsert keeps the row (its ``created_at`` and place)."""
+        if not writes:
+            return
+        with self._write() as conn:
+            scopes = sorted({w.scope_id for w in writes if w.value is not None})
+            if scopes:
+                marks = ",".join("?" * len(scopes))
+                alive = conn.execute(f"SELECT COUNT(*) FROM scopes WHERE id IN ({marks}) AND user_id != ''",
+                                     scopes).fetchone()[0]
+                if alive != len(scopes):
+                    raise StoreError("this user's memory was deleted; open it again to start afresh")
+            for w in writes:
+                if w.value is None:
+                    conn.execute("DELETE FROM items WHERE scope_id = ? AND namespace = ? AND key = ?",
+                                 (w.scope_id, w.namespace, w.key))
+                    continue
+                rows = 0 if w.embedding is None else int(w.embedding.shape[0])
+                conn.execute(
+                    "INSERT INTO items (scope_id, namespace, key, value, text, embedding, vec_rows, created_at, updated_at,"
+                    " ttl_seconds, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+                    " ON CONFLICT (scope_id, namespace, key) DO UPDATE SET value = excluded.value, text = excluded.text,"
+                    " embedding = excluded.embedding, vec_rows = excluded.vec_rows, updated_at = excluded.updated_at,"
+                    " ttl_seconds = excluded.ttl_seconds, expires_at = excluded.expires_at",
+                    (w.scope_id, w.namespace, w.key, json.dumps(w.value, ensure_ascii=False), w.text,
+                     matrix_to_blob(w.embedding), rows, now, now, w.ttl_seconds, w.expires_at))
+
+    _ITEM_COLS = "rid, scope_id, namespace, key, value, text, created_at, updated_at, ttl_seconds, expires_at, vec_rows"
+
+    def get_item(self, scope_id: int, namespace: str, key: str, now: float) -> ItemRow | None:
+        row = self._conn().execute(
+            f"SELECT {self._ITEM_COLS}, NULL FROM items WHERE scope_id = ? AND namespace = ? AND key = ?"
+            " AND (expires_at IS NULL OR expires_at > ?)", (scope_id, namespace, key, now)).fetchone()
+        return self._item(row, False) if row else None
+
+    @staticmethod
+    def _item_where(prefix: str, now: float, scope_id: int | None) -> tuple[str, list[Any]]:
+        where = "(expires_at IS NULL OR expires_at > ?)"
+        params: list[Any] = [now]
+        if prefix:
+            low, high = namespace_bounds(prefix)
+            where += " AND (namespace = ? OR (namespace >= ? AND namespace < ?))"
+            params += [prefix, low, high]
+        if scope_id is not None:
+            where += " AND scope_id = ?"
+            params.append(scope_id)
+        return where, params
+
+    def item_candidates(self, prefix: str, now: float, *, scope_id: int | None = None,
+                        with_vectors: bool = False) -> list[ItemRow]:
+        where, params = self._item_where(prefix, now, scope_id)
+        vectors = "embedding" if with_vectors else "NULL"
+        rows = self._conn().execute(f"SELECT {self._ITEM_COLS}, {vectors} FROM items WHERE {where}", params).fetchall()
+        return in_listing_order([self._item(r, with_vectors) for r in rows])
+
+    def item_page(self, prefix: str, now: float, *, limit: int, offset: int = 0,
+                  scope_id: int | None = None) -> list[ItemRow]:
+        where, params = self._item_where(prefix, now, scope_id)
+        out: list[ItemRow] = []
+        with self._read() as conn:
+            stats = conn.execute(f"SELECT namespace, MIN(rid), COUNT(*) FROM items WHERE {where} GROUP BY namespace",
+                                 params).fetchall()
+            for namespace, take, skip in page_plan(stats, limit, offset):
+                rows = conn.execute(f"SELECT {self._ITEM_COLS}, NULL FROM items WHERE {where} AND namespace = ?"
+                                    " ORDER BY rid LIMIT ? OFFSET ?", (*params, namespace, take, skip)).fetchall()
+                out += [self._item(r, False) for r in rows]
+        return out
+
+    def item_namespaces(self, prefix: str, now: float, *, scope_id: int | None = None) -> list[str]:
+        where, params = self._item_where(prefix, now, scope_id)
+        return [r[0] for r in self._conn().execute(f"SELECT DISTINCT namespace FROM items WHERE {where}", params)]
+
+    def refresh_item_expiry(self, updates: Sequence[tuple[int, float]]) -> None:
+        if not updates:
+            return
+        with self._write() as conn:
+            conn.executemany("UPDATE items SET expires_at = ? WHERE rid = ? AND expires_at IS NOT NULL",
+                             [(expires, rid) for rid, expires in updates])
+
+    def purge_expired_items(self, now: float) -> int:
+        with self._write() as conn:
+            return conn.execute("DELETE FROM items WHERE expires_at <= ?", (now,)).rowcount

@@ -18,9 +18,14 @@ import numpy as np
 from ..config import MemoryConfig
 from ..extractors import extract_assistant_facts, extract_user_facts
 from ..index import IndexCache
+from ..providers.metered import MeteredChatModel, MeteredEmbedder
+from ..policy import Policy
 from ..prompts import PersonaOut, persona_messages
-from ..storage.base import FactRow, FactWrite, HeatParams, Job, PageRow
+from ..storage.base import FactRow, FactWrite, Job, PageRow
+
+from ..storage.base import Store
 from ..structured import call_structured
+from ..types import FactKind
 
 log = logging.getLogger("memoryos.persona")
 
@@ -58,13 +63,13 @@ def _parse_day(value: str | None) -> float | None:
 
 
 class PersonaUpdater:
-    def __init__(self, store: Any, indexes: IndexCache, embedder: Any, llm: Any | None, config: MemoryConfig,
-                 heat: HeatParams) -> None:
+    def __init__(self, store: Store, indexes: IndexCache, embedder: MeteredEmbedder, llm: MeteredChatModel | None,
+                 config: MemoryConfig, policy: Policy) -> None:
         self.store, self.indexes, self.embedder, self.llm = store, indexes, embedder, llm
-        self.config, self.heat = config, heat
+        self.config, self.policy = config, policy
 
     def run(self, scope_id: int, job: Job, owner: str) -> None:
-        pages = self.store.persona_batch(scope_id, self.heat, PAGES_PER_PASS)
+        pages = self.store.persona_batch(scope_id, self.policy.heat, PAGES_PER_PASS)
         if not pages:
             self.store.finish_job(job, owner)
             return
@@ -72,8 +77,7 @@ class PersonaUpdater:
         plan = self._plan_llm(scope_id, pages, existing) if self.llm is not None else self._plan_heuristic(pages)
         writes = self.reconcile(plan.candidates, existing)
         self.store.apply_persona(scope_id, job, owner, page_rids=[p.rid for p in pages], fact_writes=writes,
-                                 profile_changes=plan.profile, knowledge_capacity=self.config.long_term_knowledge_capacity,
-                                 heat=self.heat)
+                                 profile_changes=plan.profile, policy=self.policy)
 
     # -- candidates ----------------------------------------------------------------------
 
@@ -151,7 +155,7 @@ class PersonaUpdater:
         accepted: dict[str, list[np.ndarray]] = {"user": [], "assistant": []}
         retired: set[int] = set()
         for cand, vec in zip(candidates, vectors):
-            kind = cand.kind if cand.kind in ("user", "assistant") else "user"
+            kind: FactKind = "assistant" if cand.kind == "assistant" else "user"
             live = [f for f in existing[kind] if f.rid not in retired]
             if cand.op == "delete" and cand.target is not None:
                 writes.append(FactWrite(op="retire", kind=kind, event="DELETE", rid=cand.target.rid))

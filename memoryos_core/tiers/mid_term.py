@@ -17,8 +17,12 @@ import numpy as np
 from ..config import MemoryConfig
 from ..extractors import extract_keywords, extractive_summary, jaccard
 from ..index import IndexCache
+from ..providers.metered import MeteredChatModel, MeteredEmbedder
+from ..policy import Policy
 from ..prompts import ConsolidationOut, consolidation_messages
-from ..storage.base import HeatParams, Job, PageRow, SegmentRow, SegmentWrite
+from ..storage.base import Job, PageRow, SegmentRow, SegmentWrite
+
+from ..storage.base import Store
 from ..structured import call_structured
 
 log = logging.getLogger("memoryos.consolidation")
@@ -59,10 +63,10 @@ class _Group:
 
 
 class Consolidator:
-    def __init__(self, store: Any, indexes: IndexCache, embedder: Any, llm: Any | None, config: MemoryConfig,
-                 heat: HeatParams) -> None:
+    def __init__(self, store: Store, indexes: IndexCache, embedder: MeteredEmbedder, llm: MeteredChatModel | None,
+                 config: MemoryConfig, policy: Policy) -> None:
         self.store, self.indexes, self.embedder, self.llm = store, indexes, embedder, llm
-        self.config, self.heat = config, heat
+        self.config, self.policy = config, policy
 
     def run(self, scope_id: int, job: Job, owner: str) -> None:
         cfg = self.config
@@ -80,10 +84,9 @@ class Consolidator:
             SegmentWrite(rid=g.rid, summary=g.summary, keywords=g.keywords,
                          summary_source="llm" if g.from_llm else "heuristic",
                          page_rids=g.page_rids, added_vec_sum=g.added, last_active=g.last_active)
-            for g in groups if g.page_rids
+            for g in groups if g.page_rids and g.added is not None
         ]
-        self.store.apply_consolidation(scope_id, job, owner, writes, heat=self.heat, capacity=cfg.mid_term_capacity,
-                                       short_term_capacity=cfg.short_term_capacity, batch_size=cfg.consolidation_batch_size)
+        self.store.apply_consolidation(scope_id, job, owner, writes, self.policy)
 
     def _vectors(self, scope_id: int, pages: list[PageRow]) -> np.ndarray:
         missing = [i for i, p in enumerate(pages) if p.embedding is None]
