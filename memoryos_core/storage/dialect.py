@@ -4,9 +4,9 @@ The store writes plain SQL in one dialect-neutral form and a :class:`Dialect` tu
 the driver expects, at one cached step per statement text:
 
 * **placeholders**: ``?`` in the source; PostgreSQL (psycopg) gets ``%s`` (and ``%`` doubled).
-* **lists**: a list or tuple parameter is written ``IN (?)``; SQLite gets one ``?`` per item,
-  PostgreSQL one array parameter (``= ANY(%s)``), so its statement text never changes with the
-  list's length and stays prepared.
+* **lists**: a list or tuple parameter is written ``IN (?)`` (or ``NOT IN (?)``); SQLite gets one
+  ``?`` per item, PostgreSQL one array parameter (``= ANY(%s)``, ``<> ALL(%s)``), so its statement
+  text never changes with the list's length and stays prepared.
 * **row locks**: ``FOR UPDATE``, ``FOR NO KEY UPDATE`` and ``SKIP LOCKED`` are written where
   PostgreSQL needs them; SQLite drops the clause, as its writers hold the database lock from
   ``BEGIN IMMEDIATE`` on.
@@ -116,8 +116,10 @@ def _compile(dialect: str, sql: str, shape: tuple[int, ...]) -> str:
         if n >= 0:
             if not (out[-1].endswith(_LIST_OPENER) and after.startswith(")")):
                 raise ValueError(f"a list parameter must be written IN (?): {sql}")
-            if postgres:
-                out[-1] = out[-1][: -len(_LIST_OPENER)] + "= ANY("
+            if postgres:  # x IN (list) is x = ANY(array); x NOT IN (list) is x <> ALL(array)
+                negated = out[-1].endswith("NOT " + _LIST_OPENER)
+                head = out[-1][: -len(("NOT " if negated else "") + _LIST_OPENER)]
+                out[-1] = head + ("<> ALL(" if negated else "= ANY(")
                 out.append("%s")
             else:
                 out.append(",".join("?" * n))

@@ -11,12 +11,13 @@ transaction sees (is a segment hot now, which are the coldest), the store is han
 The parts, by what they keep: :mod:`.core` (scopes, locks, history, row records), :mod:`.pages`,
 :mod:`.segments`, :mod:`.knowledge` (persona passes, facts, profile), :mod:`.jobs`, :mod:`.management`
 (what the indexes sync from, history, counts, erase), :mod:`.exchange` (export, import), :mod:`.items`
-(the LangGraph store's documents).
+(the LangGraph store's documents), :mod:`.forgetting` (erasing what the user asked to forget).
 """
 
 from __future__ import annotations
 
 from .exchange import ExchangeSQL
+from .forgetting import ForgettingSQL
 from .items import ItemsSQL
 from .jobs import JobsSQL
 from .knowledge import KnowledgeSQL
@@ -25,7 +26,7 @@ from .pages import PagesSQL
 from .segments import SegmentsSQL
 
 
-class SQLStore(PagesSQL, SegmentsSQL, KnowledgeSQL, JobsSQL, ManagementSQL, ExchangeSQL, ItemsSQL):
+class SQLStore(PagesSQL, SegmentsSQL, KnowledgeSQL, JobsSQL, ManagementSQL, ExchangeSQL, ItemsSQL, ForgettingSQL):
     """A store over any :class:`~memoryos_core.storage.dialect.Database`."""
 
 

@@ -16,10 +16,12 @@ import time
 from contextlib import AbstractContextManager
 from typing import Any, Sequence
 
+import numpy as np
+
 from ...errors import StoreError
 from ...policy import HeatParams, SegmentHeat
 from ...types import Fact, HistoryEntry, Page, Segment
-from ..base import ConflictError, FactRow, Job, JobKind, PageRow, ScopeState, SegmentRow, blob_to_vec
+from ..base import ConflictError, FactRow, Job, JobKind, PageRow, ScopeState, SegmentRow, blob_to_vec, vec_to_blob
 from ..dialect import Database, Row, Statement, Tx
 
 DELETED = "this user's memory was deleted; open it again to start afresh"
@@ -143,6 +145,35 @@ class SQLCore:
         tx.run("INSERT INTO history (scope_id, target_kind, target_id, event, old_value, new_value, at)"
                " VALUES (?, ?, ?, ?, ?, ?, ?)", scope_id, kind, target, event, self.dialect.clean(old),
                self.dialect.clean(new), time.time())
+
+    # -- pages, segments and facts that follow them ----------------------------------------
+
+    def _shift_segment(self, tx: Tx, scope_id: int, seg_rid: int, delta: np.ndarray | float,
+                       count_delta: int) -> None:
+        """Move a segment's vector sum and page count by a page's change; a segment left empty goes."""
+        row = tx.one("SELECT vec_sum, page_count FROM segments WHERE rid = ?", seg_rid)
+        if row is None:
+            return
+        if row[1] + count_delta <= 0:
+            tx.run("DELETE FROM segments WHERE rid = ?", seg_rid)
+            return
+        tx.run(  # fresh_pages stays the count of unanalysed pages (an edited page is analysed again)
+            "UPDATE segments SET vec_sum = ?, page_count = page_count + ?, vec_seq = ?, updated_at = ?,"
+            " fresh_pages = (SELECT COUNT(*) FROM pages p WHERE p.segment_rid = ? AND p.analyzed = FALSE)"
+            " WHERE rid = ?", vec_to_blob(blob_to_vec(row[0]) + delta), count_delta, self._next_vec_seq(tx, scope_id),
+            time.time(), seg_rid, seg_rid)
+
+    @staticmethod
+    def _facts_only_from(tx: Tx, scope_id: int, page_id: str, *, active_only: bool) -> list[Row]:
+        """(rid, id, text) of the facts drawn from ``page_id`` and from no page that still exists."""
+        only: list[Row] = []
+        for fact_rid, fact_id, text, sources in tx.all(
+                "SELECT rid, id, text, source_pages FROM facts WHERE scope_id = ? AND source_pages LIKE ?"
+                + (" AND active = TRUE" if active_only else ""), scope_id, f"%{page_id}%"):
+            remaining = [p for p in json.loads(sources) if p != page_id]
+            if not remaining or not tx.value("SELECT COUNT(*) FROM pages WHERE id IN (?)", remaining):
+                only.append((fact_rid, fact_id, text))
+        return only
 
     # -- rows ------------------------------------------------------------------------------
 

@@ -22,14 +22,20 @@ class KnowledgeSQL(SQLCore):
         return heat.for_persona(self._segment_heat(tx, "scope_id = ? AND fresh_pages > 0", scope_id),
                                 self._clock(tx, scope_id))
 
-    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
-        """Unanalysed pages of hot segments (and of archived ones), oldest first."""
+    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int, *, quiet: bool = False) -> list[PageRow]:
+        """Unanalysed pages of hot segments (and of archived ones), oldest first; with ``quiet``, the
+        batch is topped up with unanalysed pages of the other segments (heat orders, never excludes)."""
         with self._read() as tx:
             chosen = self._persona_segments(tx, scope_id, heat)
-            if not chosen:
-                return []
-            return self._page_rows(tx, "p.segment_rid IN (?) AND p.analyzed = FALSE", chosen, order="p.seq",
-                                   limit=limit)
+            rows: list[PageRow] = []
+            if chosen:
+                rows = self._page_rows(tx, "p.segment_rid IN (?) AND p.analyzed = FALSE", chosen, order="p.seq",
+                                       limit=limit)
+            if quiet and len(rows) < limit:
+                taken = [r.rid for r in rows] or [0]
+                rows += self._page_rows(tx, "p.scope_id = ? AND p.segment_rid IS NOT NULL AND p.analyzed = FALSE"
+                                        " AND p.rid NOT IN (?)", scope_id, taken, order="p.seq", limit=limit - len(rows))
+            return rows
 
     def apply_persona(self, scope_id: int, job: Job, owner: str, *, page_rids: Sequence[int],
                       fact_writes: Sequence[FactWrite], profile_changes: dict[str, Any], policy: Policy) -> None:

@@ -69,6 +69,14 @@ class PagesSQL(SQLCore):
 
     # -- reads ------------------------------------------------------------------------------
 
+    def pages_of_segments(self, scope_id: int, segment_rids: Sequence[int]) -> list[PageRow]:
+        """The embedded pages of the given segments, with their vectors."""
+        if not segment_rids:
+            return []
+        return self._db.once(lambda tx: self._page_rows(
+            tx, "p.scope_id = ? AND p.segment_rid IN (?) AND p.embedding IS NOT NULL", scope_id, list(segment_rids),
+            with_vector=True))
+
     def pages_by_rids(self, scope_id: int, rids: Sequence[int]) -> list[PageRow]:
         if not rids:
             return []
@@ -135,20 +143,6 @@ class PagesSQL(SQLCore):
                           to_json({"user_input": user_input, "agent_response": agent_response}))
         return self.get_page(scope_id, page_id).page
 
-    def _shift_segment(self, tx: Tx, scope_id: int, seg_rid: int, delta: np.ndarray | float, count_delta: int) -> None:
-        """Move a segment's vector sum and page count by a page's change; a segment left empty goes."""
-        row = tx.one("SELECT vec_sum, page_count FROM segments WHERE rid = ?", seg_rid)
-        if row is None:
-            return
-        if row[1] + count_delta <= 0:
-            tx.run("DELETE FROM segments WHERE rid = ?", seg_rid)
-            return
-        tx.run(  # fresh_pages stays the count of unanalysed pages (an edited page is analysed again)
-            "UPDATE segments SET vec_sum = ?, page_count = page_count + ?, vec_seq = ?, updated_at = ?,"
-            " fresh_pages = (SELECT COUNT(*) FROM pages p WHERE p.segment_rid = ? AND p.analyzed = FALSE)"
-            " WHERE rid = ?", vec_to_blob(blob_to_vec(row[0]) + delta), count_delta, self._next_vec_seq(tx, scope_id),
-            time.time(), seg_rid, seg_rid)
-
     def delete_page(self, scope_id: int, page_id: str) -> None:
         """Delete a page, its vector, its share of its segment, and facts drawn only from it."""
         with self._write() as tx:
@@ -157,13 +151,9 @@ class PagesSQL(SQLCore):
             tx.run("DELETE FROM pages WHERE rid = ?", rid)
             if seg_rid is not None:
                 self._shift_segment(tx, scope_id, seg_rid, 0.0 if vec is None else -vec, -1)
-            for fact_rid, fact_id, text, sources in tx.all(
-                    "SELECT rid, id, text, source_pages FROM facts WHERE scope_id = ? AND active = TRUE"
-                    " AND source_pages LIKE ?", scope_id, f"%{page_id}%"):
-                remaining = [p for p in json.loads(sources) if p != page_id]
-                if not remaining or not tx.value("SELECT COUNT(*) FROM pages WHERE id IN (?)", remaining):
-                    tx.run("DELETE FROM facts WHERE rid = ?", fact_rid)
-                    self._history(tx, scope_id, "fact", fact_id, "DELETE", text, None)
+            for fact_rid, fact_id, text in self._facts_only_from(tx, scope_id, page_id, active_only=True):
+                tx.run("DELETE FROM facts WHERE rid = ?", fact_rid)
+                self._history(tx, scope_id, "fact", fact_id, "DELETE", text, None)
             self._bump_epoch(tx, scope_id)
             self._history(tx, scope_id, "page", page_id, "DELETE",
                           to_json({"user_input": old_in, "agent_response": old_out}), None)

@@ -19,6 +19,9 @@ def test_placeholders_and_list_parameters() -> None:
     # PostgreSQL's statement text does not depend on the list's length (it stays prepared).
     assert POSTGRES.render(LOCKED, (7, [1]))[0] == POSTGRES.render(LOCKED, (7, list(range(500))))[0]
     assert SQLITE.render("SELECT 1 FROM t WHERE id IN (?)", ([],)) == ("SELECT 1 FROM t WHERE id IN ()", [])
+    negated = "SELECT 1 FROM t WHERE a = ? AND id NOT IN (?)"
+    assert SQLITE.render(negated, (1, [2, 3])) == ("SELECT 1 FROM t WHERE a = ? AND id NOT IN (?,?)", [1, 2, 3])
+    assert POSTGRES.render(negated, (1, [2, 3])) == ("SELECT 1 FROM t WHERE a = %s AND id <> ALL(%s)", [1, [2, 3]])
 
 
 def test_locks_greatest_and_literal_percent() -> None:
