@@ -5,7 +5,7 @@ knowledge is evicted and how profile changes merge are decided here and nowhere 
 never decides: where a decision depends on rows only its transaction sees consistently (which
 segments are hot after this write, which are the coldest now), the engine hands the store its
 :class:`Policy`; the store reads those rows, asks the policy, and executes the answer in the same
-transaction. Nothing here touches storage, so every rule is tested directly (tests/test_policy.py).
+transaction. Nothing here touches storage, so every rule is tested directly (tests/core/test_policy.py).
 """
 
 from __future__ import annotations
