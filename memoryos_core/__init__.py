@@ -37,6 +37,7 @@ from .turns import TurnPairing
 from .types import (
     ContextSections,
     Fact,
+    ForgetResult,
     HistoryEntry,
     Page,
     PastExchange,
@@ -66,6 +67,7 @@ __all__ = [
     "ExportFormatError",
     "Fact",
     "HashingEmbedder",
+    "ForgetResult",
     "HistoryEntry",
     "InvalidInputError",
     "LLMError",

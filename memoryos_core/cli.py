@@ -248,7 +248,7 @@ def _llm_problem(memory: Memoryos) -> str | None:
 
 
 def cmd_mcp(args: argparse.Namespace) -> int:
-    from .mcp_server import run_from_cli
+    from .mcp import run_from_cli
 
     return run_from_cli(args)
 
@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_mcp_arguments: Callable[[argparse.ArgumentParser], None] | None
     try:
-        from .mcp_server import add_cli_arguments as add_mcp_arguments
+        from .mcp import add_cli_arguments as add_mcp_arguments
     except ImportError:
         add_mcp_arguments = None
     if add_mcp_arguments is not None:

@@ -19,19 +19,21 @@ from .export_format import EXPORT_FORMAT, parse_export, plan_import
 from .index import IndexCache
 from .items import ItemCatalog, ItemHit, MemoryText, Namespace, StoredItem, check_namespace, check_page
 from .prompts import response_messages
+from .persona.forget import forget_subject, matches as forget_matches, scrub_summary, terms as forget_terms
+from .persona.forget import without_requests
 from .providers.base import ChatModel, Completion, Embedder
 from .providers.local_embeddings import LocalMiniLMEmbedder
 from .providers.metered import MeteredChatModel
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
-from .policy import Policy
+from .policy import ExactValue, Policy
 from .storage.base import ConflictError, FactWrite
 from .storage import open_store
 from .storage.base import Store
 from .text_limits import PiecewiseEmbedder, check_query, check_stored_text, clip_with_marker
 from .tiers import Consolidator, PersonaUpdater
 from .tokens import TokenCounter
-from .types import Fact, HistoryEntry, Page, Profile, RetrievalResult, Tier, render_page_text
+from .types import Fact, ForgetResult, HistoryEntry, Page, Profile, RetrievalResult, Tier, render_page_text
 from .usage import CallEvent, UsageTracker
 from .validation import check_count, check_id, check_memory_id, check_meta, check_text, parse_timestamp
 from .worker import EMBED_BATCH, JobRunner
@@ -136,6 +138,8 @@ class Memoryos:
         self._embed_lock = threading.Lock()
         self._make_runner()
         self._closed = False
+        #: The confirmation of the last request to forget made in conversation (see ``forget``).
+        self.last_forget: ForgetResult | None = None
         if self.store.open_jobs(self._scope_id) or self.store.unembedded_pages(self._scope_id, 1):
             self._kick()  # work left by an earlier process
 
@@ -173,8 +177,71 @@ class Memoryos:
         page, _ = self.store.add_page(
             self._scope_id, user_input=user_input, agent_response=agent_response, timestamp=ts, meta=meta,
             tokens=self.tokens.count(text), embedding=embedding, consolidate_at=self.policy.consolidate_at)
+        subject = forget_subject(user_input)
+        if subject is not None:  # "please forget my passport number": done before anything reads it again
+            self.last_forget = self.forget(subject)
         self._kick()
         return page
+
+    def forget(self, query: str) -> ForgetResult:
+        """Erase what ``query`` names ("my passport number", or a request such as "please forget my
+        passport number") from every tier and index, the knowledge, the profile and the history's text;
+        history keeps one FORGET event saying how much went, not what. Matching is by shared words (every
+        content word of the subject, or all but one with a close meaning), precision first."""
+        query = check_text(query, "query", self.config.max_text_chars, allow_empty=False)
+        subject = forget_subject(query) or query.strip()
+        wanted = forget_terms(subject)
+        if not wanted:
+            raise InvalidInputError("nothing to forget: name what should be forgotten, e.g. 'my passport number'")
+        while self._embed_backlog():
+            pass
+        scope = self._scope_id
+        qvec = self.embedder.embed([subject], purpose="query")[0]
+        self.indexes.sync(scope)
+        near = self.indexes.search(scope, "pages", qvec, 50)
+        scores = dict(near)
+        close = {row.page.id: scores[row.rid] for row in self.store.pages_by_rids(scope, list(scores))}
+        page_ids: list[str] = []
+        segments: dict[str, list[str]] = {}
+        offset = 0
+        while True:
+            chunk = self.store.list_pages(scope, tier=None, limit=1000, offset=offset)
+            for page in chunk:
+                text = render_page_text(without_requests(page.user_input), page.agent_response)
+                if forget_matches(wanted, text, close.get(page.id)):
+                    page_ids.append(page.id)
+                    if page.segment_id:
+                        segments.setdefault(page.segment_id, []).append(text)
+            if len(chunk) < 1000:
+                break
+            offset += 1000
+        facts = [row.fact for row in self.store.facts(scope, None, active_only=False)]
+        fact_ids = [f.id for f in facts if forget_matches(wanted, f.text)]
+        profile_changes: dict[str, Any] = {}
+        for key, value in self.store.profile(scope).fields.items():
+            if isinstance(value, list):
+                kept = [v for v in value if not forget_matches(wanted, str(v))]
+                if len(kept) != len(value):
+                    profile_changes[key] = ExactValue(kept) if kept else None
+            elif forget_matches(wanted, f"{key} {value}"):
+                profile_changes[key] = None
+        rewritten = []
+        if segments:
+            from .words import search_terms
+            for row in self.store.list_segments(scope, self.heat, include_archived=True):
+                if row.segment.id not in segments:
+                    continue
+                secret = set(search_terms(" ".join(segments[row.segment.id])))
+                rest = self.store.pages_of_segments(scope, [row.rid])
+                secret -= set(search_terms(" ".join(p.page.text for p in rest if p.page.id not in page_ids)))
+                summary, keywords = scrub_summary(row.segment.summary, row.segment.keywords, wanted, secret)
+                rewritten.append((row.segment.id, summary, keywords))
+        result = ForgetResult(subject=subject, page_ids=page_ids, fact_ids=fact_ids,
+                              profile_fields=sorted(profile_changes))
+        self.store.forget(scope, page_ids=page_ids, fact_ids=fact_ids, profile_changes=profile_changes,
+                          segments=rewritten, note=result.summary())
+        self.indexes.forget(scope)  # rebuilt from the store at the next search
+        return result
 
     def stored_text(self, text: str) -> str:
         """``text`` as ``add_memory`` stores a page side: whole, or clipped with a marker when longer than
@@ -344,6 +411,8 @@ class Memoryos:
                      user_conversation_meta_data: dict[str, Any] | None = None) -> str:
         """Answer ``query`` with memory as context, then remember the exchange."""
         llm = self._require_llm()
+        if forget_subject(query) is not None:
+            self.last_forget = self.forget(query)  # forgotten before the answer could repeat it
         result = self.retrieve(query)
         messages = self._response_messages(query, result, relationship_with_user, style_hint, user_conversation_meta_data)
         answer = _usable_answer(llm.complete(messages, purpose="response"))
@@ -525,6 +594,9 @@ class Memoryos:
         answer = _usable_answer(await llm.acomplete(messages, purpose="response"))
         await self.aadd_memory(query, answer, meta_data=user_conversation_meta_data)
         return answer
+
+    async def aforget(self, query: str) -> ForgetResult:
+        return await asyncio.to_thread(self.forget, query)
 
     async def asearch(self, query: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
         return await asyncio.to_thread(self.search, query, limit)

@@ -87,19 +87,30 @@ class ProfileMerge:
     changes: list[ProfileChange] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class ExactValue:
+    """A profile change that replaces a list field outright (an item was taken out) instead of merging."""
+
+    value: list[Any]
+
+
 def merge_profile(current: dict[str, Any], changes: dict[str, Any]) -> ProfileMerge:
     """Merge ``changes`` into a profile one field at a time: None, ``""`` or ``[]`` removes the field;
-    a list merges into a list (new items appended, order kept); anything else replaces."""
+    a list merges into a list (new items appended, order kept), an :class:`ExactValue` replaces it;
+    anything else replaces."""
     fields = dict(current)
     out: list[ProfileChange] = []
     for key, value in changes.items():
         old = fields.get(key)
+        exact = isinstance(value, ExactValue)
+        if isinstance(value, ExactValue):
+            value = list(value.value)
         if value is None or value == "" or value == []:
             if key in fields:
                 del fields[key]
                 out.append(ProfileChange(key, "DELETE", old, None))
             continue
-        if isinstance(old, list) and isinstance(value, list):
+        if isinstance(old, list) and isinstance(value, list) and not exact:
             value = old + [v for v in value if v not in old]
         if value != old:
             fields[key] = value
@@ -156,4 +167,4 @@ class Policy:
         return merge_profile(current, changes)
 
 
-__all__ = ["FactAge", "HeatParams", "Policy", "ProfileChange", "ProfileMerge", "SegmentHeat", "merge_profile"]
+__all__ = ["ExactValue", "FactAge", "HeatParams", "Policy", "ProfileChange", "ProfileMerge", "SegmentHeat", "merge_profile"]

@@ -100,6 +100,31 @@ class Profile:
 
 
 @dataclass(frozen=True)
+class ForgetResult:
+    """What a request to forget removed: ids and counts, never the forgotten text."""
+
+    subject: str
+    page_ids: list[str] = field(default_factory=list)
+    fact_ids: list[str] = field(default_factory=list)
+    profile_fields: list[str] = field(default_factory=list)
+
+    @property
+    def removed(self) -> int:
+        return len(self.page_ids) + len(self.fact_ids) + len(self.profile_fields)
+
+    def summary(self) -> str:
+        """A confirmation in words, e.g. "Forgot 1 exchange and 1 fact about 'my passport number'."."""
+        parts = [f"{n} {word}{'' if n == 1 else 's'}" for n, word in (
+            (len(self.page_ids), "exchange"), (len(self.fact_ids), "fact"), (len(self.profile_fields), "profile field")) if n]
+        if not parts:
+            return f"Nothing matching {self.subject!r} was in memory."
+        return f"Forgot {' and '.join([', '.join(parts[:-1]), parts[-1]] if len(parts) > 1 else parts)} about {self.subject!r}."
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "removed": self.removed, "summary": self.summary()}
+
+
+@dataclass(frozen=True)
 class HistoryEntry:
     """One change to a page, fact or profile field (mem0-style audit trail)."""
 

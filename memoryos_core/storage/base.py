@@ -272,6 +272,8 @@ class Store(Protocol):
         """Store vectors of pages that still lack one (a page embedded meanwhile keeps its vector)."""
     def pages_by_rids(self, scope_id: int, rids: Sequence[int]) -> list[PageRow]:
         """The given pages of the scope (missing ones are absent), without vectors."""
+    def pages_of_segments(self, scope_id: int, segment_rids: Sequence[int]) -> list[PageRow]:
+        """The embedded pages of the given segments, with their vectors."""
     def short_term(self, scope_id: int, limit: int) -> list[PageRow]:
         """The newest ``limit`` pages, oldest first."""
     def overflow_pages(self, scope_id: int, keep: int, limit: int) -> list[PageRow]:
@@ -286,6 +288,11 @@ class Store(Protocol):
         and the page already has a response."""
     def delete_page(self, scope_id: int, page_id: str) -> None:
         """Delete a page, its vector, its share of its segment and the facts drawn only from it."""
+    def forget(self, scope_id: int, *, page_ids: Sequence[str], fact_ids: Sequence[str],
+               profile_changes: dict[str, Any], segments: Sequence[tuple[str, str, list[str]]], note: str) -> None:
+        """Erase pages and facts the user asked to forget (rows, vectors, facts drawn only from them, their
+        history's text), apply the profile changes, rewrite the named segments' summary and keywords, and
+        record one FORGET event with ``note``; one transaction."""
 
     # -- segments
     def segments_by_rids(self, scope_id: int, rids: Sequence[int], heat: HeatParams | None = None) -> list[SegmentRow]:
@@ -303,8 +310,9 @@ class Store(Protocol):
         """Count a retrieval visit on each segment at the scope's clock; queue persona analysis if one got hot."""
 
     # -- knowledge and profile
-    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
-        """Unanalysed pages of hot (or archived) segments, oldest first."""
+    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int, *, quiet: bool = False) -> list[PageRow]:
+        """Unanalysed pages of hot (or archived) segments, oldest first; with ``quiet``, topped up with
+        the other segments' unanalysed pages, oldest first (every page is analysed eventually)."""
     def apply_persona(self, scope_id: int, job: Job, owner: str, *, page_rids: Sequence[int],
                       fact_writes: Sequence[FactWrite], profile_changes: dict[str, Any], policy: Policy) -> None:
         """Write reconciled facts, evict knowledge beyond capacity and merge profile changes (as ``policy``

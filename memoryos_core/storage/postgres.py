@@ -40,7 +40,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..errors import InvalidInputError, NotFoundError, StoreError
-from ..policy import FactAge, Policy, SegmentHeat
+from ..policy import ExactValue, FactAge, Policy, SegmentHeat
 from ..types import Fact, HistoryEntry, Page, Profile, Segment, render_page_text
 from .base import (
     ConflictError,
@@ -582,6 +582,63 @@ class PostgresStore:
             self._history(conn, scope_id, "page", page_id, "DELETE",
                           json.dumps({"user_input": old_in, "agent_response": old_out}, ensure_ascii=False), None)
 
+    def forget(self, scope_id: int, *, page_ids: Sequence[str], fact_ids: Sequence[str],
+               profile_changes: dict[str, Any], segments: Sequence[tuple[str, str, list[str]]], note: str) -> None:
+        """Erase pages and facts the user asked to forget, in one transaction: rows, vectors, the facts drawn
+        only from those pages, the text of their history, the profile values and segment summaries that
+        held it; one FORGET event (``note``, without the forgotten text) records what went."""
+        now = time.time()
+        with self._write() as conn:
+            self._lock_scope(conn, scope_id)
+            gone_facts: list[str] = list(fact_ids)
+            for page_id in page_ids:
+                row = conn.execute("SELECT rid, embedding, segment_rid FROM pages WHERE scope_id = %s AND id = %s",
+                                   (scope_id, page_id)).fetchone()
+                if row is None:
+                    continue
+                conn.execute("DELETE FROM pages WHERE rid = %s", (row[0],))
+                if row[2] is not None:
+                    vec = blob_to_vec(row[1])
+                    self._shift_segment(conn, scope_id, row[2], -vec if vec is not None else 0, -1)
+                for fact_id, sources in conn.execute("SELECT id, source_pages FROM facts WHERE scope_id = %s AND"
+                                                     " strpos(source_pages, %s) > 0", (scope_id, page_id)).fetchall():
+                    remaining = [p for p in json.loads(sources) if p != page_id]
+                    alive = remaining and conn.execute("SELECT COUNT(*) FROM pages WHERE id = ANY(%s::text[])",
+                                                       (remaining,)).fetchone()[0]
+                    if not alive:
+                        gone_facts.append(fact_id)
+            texts: list[str] = []
+            for fact_id in dict.fromkeys(gone_facts):
+                row = conn.execute("SELECT text FROM facts WHERE scope_id = %s AND id = %s", (scope_id, fact_id)).fetchone()
+                if row is not None:
+                    texts.append(row[0])
+                    conn.execute("DELETE FROM facts WHERE scope_id = %s AND id = %s", (scope_id, fact_id))
+            targets = list(page_ids) + list(dict.fromkeys(gone_facts)) + list(profile_changes)
+            for chunk in range(0, len(targets), 500):
+                part = targets[chunk:chunk + 500]
+                conn.execute("UPDATE history SET old_value = NULL, new_value = NULL WHERE scope_id = %s AND"
+                             " target_id = ANY(%s::text[])", (scope_id, part))
+            for text in texts:  # a superseding fact's text also sits on the row of the fact it replaced
+                conn.execute("UPDATE history SET new_value = NULL WHERE scope_id = %s AND new_value = %s",
+                             (scope_id, _clean(text)))
+            if profile_changes:
+                row = conn.execute("SELECT fields FROM profiles WHERE scope_id = %s", (scope_id,)).fetchone()
+                fields = json.loads(row[0]) if row else {}
+                for key, value in profile_changes.items():
+                    value = value.value if isinstance(value, ExactValue) else value
+                    if value in (None, "", []):
+                        fields.pop(key, None)
+                    else:
+                        fields[key] = value
+                conn.execute("UPDATE profiles SET fields = %s, updated_at = %s WHERE scope_id = %s",
+                             (json.dumps(fields, ensure_ascii=False), now, scope_id))
+            for seg_id, summary, keywords in segments:
+                conn.execute("UPDATE segments SET summary = %s, keywords = %s, updated_at = %s WHERE scope_id = %s AND id = %s",
+                             (summary, json.dumps(keywords, ensure_ascii=False), now, scope_id, seg_id))
+            self._bump_epoch(conn, scope_id)
+            self._history(conn, scope_id, "memory", "forget", "FORGET", None, note, now)
+
+
     # -- segments ---------------------------------------------------------------------------
 
     @staticmethod
@@ -711,14 +768,22 @@ class PostgresStore:
         clock = self._clock(conn, scope_id)
         return heat.for_persona(self._segment_heat(conn, "scope_id = %s AND fresh_pages > 0", (scope_id,)), clock)
 
-    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int) -> list[PageRow]:
-        """Unanalysed pages of hot segments (and of archived ones), oldest first."""
+    def persona_batch(self, scope_id: int, heat: HeatParams, limit: int, *, quiet: bool = False) -> list[PageRow]:
+        """Unanalysed pages of hot segments (and of archived ones), oldest first; with ``quiet``, the
+        batch is topped up with unanalysed pages of the other segments (heat orders, never excludes)."""
         with self._read() as conn:
             chosen = self._persona_segments(conn, scope_id, heat)
-            if not chosen:
-                return []
-            return self._page_rows(conn, "p.segment_rid = ANY(%s::bigint[]) AND NOT p.analyzed",
-                                   (chosen, limit, 0), order="p.seq", limit=True)
+            rows: list[PageRow] = []
+            if chosen:
+                rows = self._page_rows(conn, "p.segment_rid = ANY(%s::bigint[]) AND NOT p.analyzed",
+                                       (chosen, limit, 0), order="p.seq", limit=True)
+            if quiet and len(rows) < limit:
+                taken = [r.rid for r in rows]
+                rows += self._page_rows(
+                    conn, "p.scope_id = %s AND p.segment_rid IS NOT NULL AND NOT p.analyzed"
+                    " AND NOT (p.rid = ANY(%s::bigint[]))", (scope_id, taken, limit - len(rows), 0),
+                    order="p.seq", limit=True)
+            return rows
 
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
         where: str = "scope_id = %s"

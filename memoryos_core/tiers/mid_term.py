@@ -87,6 +87,9 @@ class Consolidator:
             for g in groups if g.page_rids and g.added is not None
         ]
         self.store.apply_consolidation(scope_id, job, owner, writes, self.policy)
+        # Every page reaches the persona eventually: quiet segments' pages too (the persona pass
+        # takes hot pages first and, with a model, waits until enough quiet ones make a batch).
+        self.store.enqueue(scope_id, "persona")
 
     def _vectors(self, scope_id: int, pages: list[PageRow]) -> np.ndarray:
         missing = [i for i, p in enumerate(pages) if p.embedding is None]

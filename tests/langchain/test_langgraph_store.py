@@ -435,7 +435,7 @@ WRITER = textwrap.dedent("""
 def test_several_processes_share_one_store(location: str, tmp_path: Path) -> None:
     script = tmp_path / "writer.py"
     script.write_text(WRITER)
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     env = {"PYTHONPATH": str(root), "PATH": "/usr/bin:/bin"}
     procs = [subprocess.Popen([sys.executable, str(script), location, w], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True, env=env) for w in ("w1", "w2", "w3")]

@@ -20,12 +20,8 @@ from llama_index.core.tools import FunctionTool
 from memoryos_core import Memoryos
 from memoryos_llamaindex import MemoryOSMemory
 
-try:
-    from .test_llamaindex_support import (FACT, N_FILLERS, QUESTION, RecordingLLM, StaticRetriever, drive_async,
-                                          drive_sync, recording_function_llm)
-except ImportError:
-    from test_llamaindex_support import (FACT, N_FILLERS, QUESTION, RecordingLLM, StaticRetriever, drive_async,
-                                         drive_sync, recording_function_llm)
+from llamaindex_support import (FACT, N_FILLERS, QUESTION, RecordingLLM, StaticRetriever, drive_async, drive_sync,
+                                recording_function_llm)
 
 # LlamaIndex's workflow engine inspects agents with inspect.getmembers, which trips pydantic's
 # deprecation warnings on every run; they are not ours.

@@ -16,10 +16,7 @@ from llama_index.core.utils import get_tokenizer
 from memoryos_core import Memoryos
 from memoryos_llamaindex import MemoryOSMemoryBlock
 
-try:
-    from .test_llamaindex_support import FACT, N_FILLERS, QUESTION, RecordingLLM, drive_async, drive_sync, filler
-except ImportError:
-    from test_llamaindex_support import FACT, N_FILLERS, QUESTION, RecordingLLM, drive_async, drive_sync, filler
+from llamaindex_support import FACT, N_FILLERS, QUESTION, RecordingLLM, drive_async, drive_sync, filler
 
 USER, ASSISTANT = MessageRole.USER, MessageRole.ASSISTANT
 

@@ -212,8 +212,10 @@ def test_contradicting_facts_newer_supersedes_and_history_shows_both(tmp_path: P
             if state["round"] == 1:
                 return json.dumps({"profile": [{"field": "location", "value": "Lisbon"}],
                                    "facts": [{"op": "add", "about": "user", "text": "The user lives in Lisbon."}]})
-            if state["round"] > 2:
+            # Only pages that say so may move the user (an update the pages do not mention is rejected).
+            if "I moved to Porto" not in user_of(body) or state.get("moved"):
                 return json.dumps({"profile": [], "facts": []})
+            state["moved"] = True
             fact_id = re.search(r'"id": "(ft_[0-9a-f]+)"', user_of(body))
             assert fact_id, "existing facts are shown to the model with their ids"
             return json.dumps({"profile": [{"field": "location", "value": "Porto"}],

@@ -29,7 +29,7 @@ from mcp import Client, MCPError, StdioServerParameters  # noqa: E402
 from mcp.client.stdio import stdio_client  # noqa: E402
 
 from memoryos_core import HashingEmbedder, SQLiteStore  # noqa: E402
-from memoryos_core.mcp_server import (  # noqa: E402
+from memoryos_core.mcp import (  # noqa: E402
     ConfigError,
     MemoryRegistry,
     create_server,
@@ -127,7 +127,7 @@ async def exercise(client: Client) -> None:
     """The scenario every transport must pass."""
     tools = {t.name for t in (await client.list_tools()).tools}
     assert tools == {"add_memory", "retrieve_memory", "get_user_profile", "search_memory", "list_memories",
-                     "delete_memory", "forget_user"}
+                     "delete_memory", "forget", "forget_user"}
 
     # 15 exchanges about alice, through add_memory
     first_id = None
@@ -176,7 +176,7 @@ async def exercise(client: Client) -> None:
     message = await call_error(client, "retrieve_memory", {"query": "x", "max_results": "lots", "user_id": "alice"})
     assert "max_results" in message
     message = await call_error(client, "add_memory", {"user_input": "x\x00y", "agent_response": "ok", "user_id": "alice"})
-    assert "NUL" in message  # long text is accepted (tests/test_mcp_text_and_ids.py); a NUL never is
+    assert "NUL" in message  # long text is accepted (tests/core/mcp/test_mcp_text_and_ids.py); a NUL never is
     message = await call_error(client, "retrieve_memory", {"query": "x", "user_id": "../../etc/passwd"})
     assert "user_id" in message
     message = await call_error(client, "delete_memory", {"memory_id": "pg_doesnotexist", "user_id": "alice"})
@@ -349,6 +349,13 @@ async def test_search_delete_forget(settings: Any) -> None:
         profile = await call(client, "get_user_profile", user_id="carol", include_knowledge=False)
         assert profile["user_knowledge"] is None and profile["assistant_knowledge"] is None
 
+        await call(client, "add_memory", user_input="My passport number is X1234567.", agent_response="Noted.",
+                   user_id="carol")
+        gone = await call(client, "forget", query="my passport number", user_id="carol")
+        assert gone["removed"] >= 1 and "X1234567" not in json.dumps(gone) and gone["memory_ids"]
+        assert "X1234567" not in json.dumps(await call(client, "list_memories", user_id="carol"))
+        assert "nothing to forget" in await call_error(client, "forget", {"query": "it", "user_id": "carol"})
+
         forgotten = await call(client, "forget_user", user_id="carol")
         assert forgotten["user_id"] == "carol"
         for assistant in ("default_assistant", "coach"):  # every assistant's memory of carol is gone
@@ -467,7 +474,7 @@ def test_cli_works_without_the_mcp_extra(tmp_path: Path) -> None:
     code = (
         "import sys; sys.modules['mcp'] = None\n"
         "from memoryos_core.cli import build_parser, main\n"
-        "import memoryos_core.mcp_server\n"
+        "import memoryos_core.mcp\n"
         "args = build_parser().parse_args(['mcp', '--data', sys.argv[1], '--port', '9'])\n"
         "assert args.data_storage_path == sys.argv[1] and args.port == 9\n"
         "sys.exit(main(['mcp', '--data', sys.argv[1]]))\n"

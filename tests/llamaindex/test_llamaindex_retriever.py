@@ -12,10 +12,7 @@ from llama_index.core.schema import MetadataMode, TextNode
 from memoryos_core import Memoryos
 from memoryos_llamaindex import MemoryOSRetriever
 
-try:
-    from .test_llamaindex_support import RecordingLLM
-except ImportError:
-    from test_llamaindex_support import RecordingLLM
+from llamaindex_support import RecordingLLM
 
 FACT = "My cat is called Miso and she loves sardines."
 
@@ -61,11 +58,13 @@ def test_nodes_from_every_tier(seeded: Memoryos) -> None:
 
     scored = [n.score for n in nodes if n.score is not None]
     assert scored == sorted(scored, reverse=True) and len(scored) == tiers.index("profile")
-    fact = next(n for n in nodes if n.node.metadata["tier"] == "user_knowledge")
-    assert fact.node.get_content() == "The user has an orange cat named Miso."
+    # Every page reaches the persona, so the cat page's own fact may rank beside the imported one.
+    fact = next(n for n in nodes if n.node.metadata["tier"] == "user_knowledge"
+                and n.node.get_content() == "The user has an orange cat named Miso.")
     assert fact.node.node_id.startswith("ft_") and fact.node.metadata["timestamp"] == "2025-01-01T10:00:00+00:00"
     profile = next(n for n in nodes if n.node.metadata["tier"] == "profile")
-    assert profile.score is None and profile.node.get_content() == "- likes: cats, sardines\n- name: Rita"
+    shown = profile.node.get_content().splitlines()
+    assert profile.score is None and "- likes: cats, sardines" in shown and "- name: Rita" in shown
     recent = [n for n in nodes if n.node.metadata.get("source") == "recent"]
     assert len(recent) == seeded.config.short_term_capacity and all(n.score is None for n in recent)
     stamps = [n.node.metadata["timestamp"] for n in recent]

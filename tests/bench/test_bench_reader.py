@@ -24,7 +24,7 @@ from scripted_openai import Delay, Reply, Status
 
 from test_bench_locomo import tiny_sample
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 # -- sample ----------------------------------------------------------------------------------------
 
@@ -86,7 +86,7 @@ def test_sample_is_the_same_in_every_run_and_depends_on_the_seed() -> None:
     code = ("import json, test_bench_reader as t; from memoryos_bench.sample import stratified_sample; "
             "print(json.dumps(stratified_sample(t.synthetic_conversations(), (1, 2, 3, 4), 40, seed=17).keys))")
     env = {**os.environ, "PYTHONHASHSEED": "12345",
-           "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), os.environ.get("PYTHONPATH", "")])}
+           "PYTHONPATH": os.pathsep.join([str(REPO), str(REPO / "tests"), str(REPO / "tests" / "bench"), os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
     assert [tuple(k) for k in json.loads(out.stdout)] == list(first.keys)
     # a bigger allocation of a stratum keeps the questions a smaller one chose

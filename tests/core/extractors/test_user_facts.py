@@ -1,154 +1,17 @@
-"""Offline extractors: tokens, keywords, extractive summaries and rule-based facts."""
+"""Rule-based facts about the user (``memoryos_core.extractors.user_facts`` and its rule modules)."""
 
 from __future__ import annotations
 
-
 import pytest
+from extractor_support import ALPS, only, texts
 
 from memoryos_core.extractors import (
-    STOPWORDS,
     ExtractedFact,
     extract_assistant_facts,
     extract_keywords,
     extract_user_facts,
     extractive_summary,
-    jaccard,
-    tokenize,
 )
-
-ALPS = [
-    "User: Yeah I'm really excited, we're going hiking in the Alps next week!\n"
-    "Assistant: That sounds amazing! The Alps are beautiful for hiking in summer.",
-    "User: Which trails near Chamonix are good for a beginner hike?\n"
-    "Assistant: The Lac Blanc trail near Chamonix is a great hiking route with views of Mont Blanc.",
-    "User: Thanks! I just need new hiking boots too.\n"
-    "Assistant: Good boots matter a lot on alpine trails.",
-]
-
-
-def texts(facts: list[ExtractedFact]) -> list[str]:
-    return [f.text for f in facts]
-
-
-def only(user_text: str) -> ExtractedFact:
-    facts = extract_user_facts(user_text)
-    assert len(facts) == 1, facts
-    return facts[0]
-
-
-# -- tokenize / stopwords / jaccard -------------------------------------------------------------
-
-
-def test_stopwords_include_english_and_chat_filler() -> None:
-    for word in ("the", "and", "i'm", "don't", "yeah", "really", "just", "oh", "hey", "thanks", "lol", "okay"):
-        assert word in STOPWORDS
-    for word in ("hiking", "lisbon", "nurse"):
-        assert word not in STOPWORDS
-
-
-def test_tokenize_lowercases_drops_stopwords_and_short_tokens() -> None:
-    said = "Yeah I\u2019m REALLY into Anna's hiking trips, aren't you? 42 x"
-    assert tokenize(said) == ["anna", "hiking", "trips", "42"]
-    assert tokenize("") == []
-    assert tokenize("oh hey thanks lol") == []
-    assert tokenize("Zürich rock'n'roll") == ["zürich", "rock'n'roll"]
-
-
-def test_jaccard_edge_cases() -> None:
-    assert jaccard([], []) == 0.0
-    assert jaccard(set(), {"a"}) == 0.0
-    assert jaccard(["a", "b"], ["a", "b"]) == 1.0
-    assert jaccard(["a", "a", "b"], {"b", "c"}) == pytest.approx(1 / 3)
-    assert jaccard({"x"}, {"y"}) == 0.0
-
-
-# -- keywords ---------------------------------------------------------------------------------
-
-
-def test_keywords_rank_topic_words_over_filler() -> None:
-    keywords = extract_keywords(ALPS, top_n=8)
-    assert len(keywords) == 8
-    assert keywords[0] == "hiking"
-    assert {"alps", "chamonix", "trails"} <= set(keywords[:5])
-    filler = {"yeah", "really", "just", "thanks", "great", "good", "sounds", "amazing", "user", "assistant"}
-    assert not filler & set(keywords)
-    assert all(k == k.lower() for k in keywords)
-    assert len(keywords) == len(set(keywords))
-
-
-def test_keywords_group_word_forms_and_keep_proper_phrases() -> None:
-    keywords = extract_keywords(ALPS, top_n=10)
-    assert "hike" not in keywords  # folded into "hiking"
-    assert "mont blanc" in keywords and "lac blanc" in keywords
-    repeated = extract_keywords(["We flew to New York in May.", "New York was cold.", "I loved New York."], 3)
-    assert repeated[0] == "new york"
-
-
-def test_keywords_prefer_proper_nouns() -> None:
-    # "cafe" comes first and is as frequent, but the capitalised name is the better topic handle.
-    group = ["The cafe was where we met Priya.", "Back at the cafe with Priya again."]
-    assert extract_keywords(group, 2) == ["priya", "cafe"]
-
-
-def test_keywords_top_n_and_empty_input() -> None:
-    assert extract_keywords(ALPS, top_n=3) == extract_keywords(ALPS, top_n=8)[:3]
-    assert extract_keywords([], 5) == []
-    assert extract_keywords(["", "   "], 5) == []
-    assert extract_keywords(["yeah ok thanks lol", "hey hi"], 5) == []
-    assert extract_keywords(ALPS, top_n=0) == []
-
-
-def test_keywords_prefer_words_spread_across_texts() -> None:
-    group = ["Sourdough needs a strong starter.", "My sourdough loaf came out flat.",
-             "Feeding the sourdough starter daily."]
-    assert extract_keywords(group, 2) == ["sourdough", "starter"]
-
-
-# -- extractive summary -------------------------------------------------------------------------
-
-
-def test_summary_respects_length_and_picks_central_sentence() -> None:
-    group = [
-        "User: Thanks!",
-        "User: What's the weather like in London today?",
-        "User: We are hiking in the Alps near Chamonix.\nAssistant: Hiking near Chamonix in the Alps is lovely.",
-        "Assistant: The best hiking trails in the Alps start in Chamonix.",
-    ]
-    summary = extractive_summary(group, max_chars=60)
-    assert len(summary) <= 60
-    assert "Chamonix" in summary and "weather" not in summary and "Thanks" not in summary
-    assert not summary.startswith(("User:", "Assistant:"))
-
-
-def test_summary_keeps_original_order_and_strips_roles() -> None:
-    summary = extractive_summary(ALPS, max_chars=400)
-    assert "User:" not in summary and "Assistant:" not in summary
-    assert len(summary) <= 400
-    first, second = "The Alps are beautiful", "Which trails near Chamonix"
-    assert first in summary and second in summary
-    assert summary.index(first) < summary.index(second)
-
-
-def test_summary_truncates_on_word_boundary_with_ellipsis() -> None:
-    long_sentence = "Hiking across the Alps from Chamonix to Zermatt takes about twelve days on foot."
-    summary = extractive_summary([long_sentence], max_chars=30)
-    assert summary.endswith("\u2026") and len(summary) <= 30
-    body = summary[:-1]
-    assert long_sentence.startswith(body)
-    assert long_sentence[len(body)] == " "  # the cut fell between words
-
-
-def test_summary_empty_and_tiny_budgets() -> None:
-    assert extractive_summary([]) == ""
-    assert extractive_summary(["", "  "]) == ""
-    assert extractive_summary(ALPS, max_chars=0) == ""
-    assert extractive_summary(["Supercalifragilistic"], max_chars=5) == ""
-    assert extractive_summary(["Short one."], max_chars=300) == "Short one."
-
-
-def test_summary_drops_repeated_sentences() -> None:
-    summary = extractive_summary(["I love Lisbon.", "I love Lisbon.", "Lisbon has great food."], 300)
-    assert summary.count("I love Lisbon.") == 1
 
 
 # -- user facts: name -----------------------------------------------------------------------
@@ -415,43 +278,3 @@ def test_fact_is_frozen() -> None:
     fact = only("I live in Lisbon.")
     with pytest.raises(AttributeError):
         fact.text = "x"  # type: ignore[misc]
-
-
-# -- assistant facts --------------------------------------------------------------------------------
-
-
-def test_assistant_name() -> None:
-    expected = [ExtractedFact("Assistant's name is Aria.", "assistant_name", None, None)]
-    assert extract_assistant_facts("My name is Aria, and I'm here to help.") == expected
-    assert extract_assistant_facts("I'm Aria, your travel assistant.") == expected
-    assert extract_assistant_facts("I'm happy to help!") == []
-
-
-def test_assistant_recommendations() -> None:
-    assert extract_assistant_facts("I recommend trying the pastel de nata at Manteigaria.") == [
-        ExtractedFact("Assistant recommended trying the pastel de nata at Manteigaria.", None, None, None)]
-    assert texts(extract_assistant_facts("I'd suggest you visit Sintra early in the morning.")) == [
-        "Assistant recommended that the user visit Sintra early in the morning."]
-    assert texts(extract_assistant_facts("I recommended Porto because of the food.")) == [
-        "Assistant recommended Porto."]
-
-
-def test_assistant_promises() -> None:
-    assert texts(extract_assistant_facts("Sure! I'll remind you to call your mom tomorrow.")) == [
-        "Assistant promised to remind the user to call the user's mom tomorrow."]
-    assert texts(extract_assistant_facts("I will remind you!")) == ["Assistant promised to remind the user."]
-
-
-@pytest.mark.parametrize("said", [
-    "Would you like me to remind you?", "I don't recommend swimming there.", "Can I recommend something?",
-    "I recommend it.", "I won't remind you.", "Do you want me to suggest a book?",
-])
-def test_assistant_negatives(said: str) -> None:
-    assert extract_assistant_facts(said) == []
-
-
-def test_assistant_facts_never_touch_profile() -> None:
-    facts = extract_assistant_facts("My name is Aria. I recommend the Lisbon Card. I'll remind you on Friday.")
-    assert len(facts) == 3
-    assert all(f.profile_field is None and f.profile_value is None for f in facts)
-    assert all(f.text.startswith("Assistant") and f.text.endswith(".") for f in facts)

@@ -20,7 +20,7 @@ pytest.importorskip("mcp")
 from mcp import Client, MCPError  # noqa: E402
 
 from memoryos_core import HashingEmbedder  # noqa: E402
-from memoryos_core.mcp_server import MemoryRegistry, create_server, load_settings  # noqa: E402
+from memoryos_core.mcp import MemoryRegistry, create_server, load_settings  # noqa: E402
 
 # A long document with a distinctive passage in its middle.
 FILLER = "The quarterly report covers revenue, staffing and the roadmap for the coming year. "

@@ -4,7 +4,7 @@
 retriever step, create_agent + MemoryOSMiddleware, MemoryOSRetriever) and LlamaIndex
 (MemoryOSMemory, MemoryOSRetriever, MemoryOSMemoryBlock): the page is stored with the whole text,
 and retrieval with the 60,000-character text as query works. A turn past the stored limit is kept
-with the core's clip marker. (The MCP server: tests/test_mcp_text_and_ids.py.)
+with the core's clip marker. (The MCP server: tests/core/mcp/test_mcp_text_and_ids.py.)
 """
 
 from __future__ import annotations
