@@ -259,31 +259,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return run_from_cli(args)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
-
-    parser = argparse.ArgumentParser(prog="memoryos", description="Tiered long-term memory for AI agents.")
-    parser.add_argument("--version", action="version", version=f"memoryos {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
-
-    p = sub.add_parser("demo", help="ingest a sample conversation (offline unless --llm) and show what memory made of it")
-    _common(p, default_user="demo_alex", default_assistant="demo_assistant")
-    p.set_defaults(func=cmd_demo)
-
-    p = sub.add_parser("add", help="store one exchange")
-    _common(p)
-    p.add_argument("user_input")
-    p.add_argument("agent_response")
-    p.add_argument("--timestamp", help="conversation time (ISO 8601 or epoch seconds)")
-    p.add_argument("--meta", help="JSON object stored with the page")
-    p.set_defaults(func=cmd_add)
-
-    p = sub.add_parser("search", help="search memory")
-    _common(p)
-    p.add_argument("query")
-    _limit(p, 5, "results")
-    p.set_defaults(func=cmd_search)
-
+def _add_record_commands(sub: Any) -> None:
+    """Subcommands over single records: list, get, delete, history, stats, forget-user."""
     p = sub.add_parser("list", help="list stored exchanges in conversation order")
     _common(p)
     p.add_argument("--tier", choices=("short", "mid", "archived"), help="only this tier")
@@ -316,20 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true", help="confirm the erasure")
     p.set_defaults(func=cmd_forget_user)
 
-    p = sub.add_parser("profile", help="show the user profile and knowledge")
-    _common(p)
-    p.set_defaults(func=cmd_profile)
 
-    p = sub.add_parser("export", help="export a user's memory as JSON")
-    _common(p)
-    p.add_argument("--output", "-o", default="-")
-    p.set_defaults(func=cmd_export)
-
-    p = sub.add_parser("import", help="import a JSON export")
-    _common(p)
-    p.add_argument("input", help="export file, or - for standard input")
-    p.set_defaults(func=cmd_import)
-
+def _add_optional_commands(sub: Any) -> None:
+    """Subcommands of the optional extras: ``mcp`` (the MCP server) and ``bench`` (the benchmarks)."""
     add_mcp_arguments: Callable[[argparse.ArgumentParser], None] | None
     try:
         from .mcp import add_cli_arguments as add_mcp_arguments
@@ -351,6 +317,50 @@ def build_parser() -> argparse.ArgumentParser:
         p = bench_sub.add_parser("locomo", help="LoCoMo evidence recall, QA scores, cost and speed")
         add_bench_arguments(p)
         p.set_defaults(func=cmd_bench)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="memoryos", description="Tiered long-term memory for AI agents.")
+    parser.add_argument("--version", action="version", version=f"memoryos {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("demo", help="ingest a sample conversation (offline unless --llm) and show what memory made of it")
+    _common(p, default_user="demo_alex", default_assistant="demo_assistant")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("add", help="store one exchange")
+    _common(p)
+    p.add_argument("user_input")
+    p.add_argument("agent_response")
+    p.add_argument("--timestamp", help="conversation time (ISO 8601 or epoch seconds)")
+    p.add_argument("--meta", help="JSON object stored with the page")
+    p.set_defaults(func=cmd_add)
+
+    p = sub.add_parser("search", help="search memory")
+    _common(p)
+    p.add_argument("query")
+    _limit(p, 5, "results")
+    p.set_defaults(func=cmd_search)
+
+    _add_record_commands(sub)
+
+    p = sub.add_parser("profile", help="show the user profile and knowledge")
+    _common(p)
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("export", help="export a user's memory as JSON")
+    _common(p)
+    p.add_argument("--output", "-o", default="-")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="import a JSON export")
+    _common(p)
+    p.add_argument("input", help="export file, or - for standard input")
+    p.set_defaults(func=cmd_import)
+
+    _add_optional_commands(sub)
     return parser
 
 
