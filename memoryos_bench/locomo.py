@@ -78,6 +78,9 @@ class BenchOptions:
     retries: int = 2
     #: First wait before a retry, doubled each time (at most 30 s).
     retry_backoff: float = 2.0
+    #: Reuse the answers an interrupted run left in ``out/answers.partial.jsonl`` (same question, system,
+    #: context and model).
+    resume: bool = False
     bootstrap_resamples: int = 2000
     bootstrap_seed: int = 0
     progress: bool = True
@@ -159,6 +162,9 @@ def add_cli_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--judge-model", default=None, help="judge model (default: --model)")
     parser.add_argument("--concurrency", type=int, default=1,
                         help="parallel LLM requests (default %(default)s, for a one-slot local server)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse the answers an interrupted run left in OUT/answers.partial.jsonl when the "
+                             "question, system, context and model are the same")
     parser.add_argument("--timeout", type=float, default=300.0,
                         help="seconds per LLM request (default %(default)s)")
     parser.add_argument("--retries", type=int, default=2,
@@ -190,7 +196,7 @@ def options_from_args(args: argparse.Namespace) -> BenchOptions:
         base_url=args.base_url, api_key=args.api_key, model=args.model,
         answer_budget=args.answer_budget, answer_systems=answer_systems, judge=args.judge,
         judge_model=args.judge_model, answer_only=args.answer_only, concurrency=max(1, args.concurrency),
-        timeout=args.timeout, retries=args.retries, progress=not args.no_progress,
+        timeout=args.timeout, retries=args.retries, resume=args.resume, progress=not args.no_progress,
         command=" ".join([program, *argv[1:]]).strip())
 
 
@@ -539,12 +545,12 @@ def _retryable(exc: BaseException) -> bool:
 
 
 def complete_with_retries(model: Any, messages: list[Any], *, purpose: str, retries: int,
-                          backoff: float = 2.0) -> tuple[str, int]:
-    """The completion text and how many retries it took; raises the last error when all attempts fail."""
+                          backoff: float = 2.0) -> tuple[Any, int]:
+    """The completion and how many retries it took; raises the last error when all attempts fail."""
     attempt = 0
     while True:
         try:
-            return model.complete(messages, purpose=purpose).text.strip(), attempt
+            return model.complete(messages, purpose=purpose), attempt
         except Exception as exc:
             if attempt >= retries or not _retryable(exc):
                 exc.retries = attempt  # type: ignore[attr-defined]
@@ -562,31 +568,41 @@ def _run_qa(jobs: list[_QAJob], chat: Any, opts: BenchOptions, acc: dict[str, _A
     if opts.judge and opts.judge_model and opts.llm is None:
         judge_chat = _endpoint_model(opts, opts.judge_model)
     partial = opts.out / "answers.partial.jsonl"
+    earlier = _earlier_answers(partial) if opts.resume else {}
     partial.unlink(missing_ok=True)
+    model_name = getattr(chat, "model_name", opts.model)
 
     def one(job: _QAJob) -> dict[str, Any]:
         conv, q, system = job.conv, job.q, job.system
+        digest = hashlib.sha256(job.context.encode("utf-8")).hexdigest()
+        again = earlier.get((conv.sample_id, q.index, system, digest))
+        if again is not None and again.get("model") == model_name and (not opts.judge or "judge" in again):
+            return {**again, "reused": True}
         model = MeteredChatModel(chat, trackers[system])
         t = time.perf_counter()
+        usage: dict[str, Any] = {"prompt_tokens": None, "completion_tokens": None}
         try:
-            answer, retries = complete_with_retries(model, answer_messages(conv, q.question, job.context),
-                                                    purpose="answer", retries=opts.retries,
-                                                    backoff=opts.retry_backoff)
-            error = None
+            completion, retries = complete_with_retries(model, answer_messages(conv, q.question, job.context),
+                                                        purpose="answer", retries=opts.retries,
+                                                        backoff=opts.retry_backoff)
+            answer, error = completion.text.strip(), None
+            usage = {"prompt_tokens": completion.prompt_tokens, "completion_tokens": completion.completion_tokens}
         except Exception as exc:  # one failed question must not lose the run
             answer, retries, error = "", int(getattr(exc, "retries", 0)), f"{type(exc).__name__}: {exc}"
         answer_secs = time.perf_counter() - t
         out: dict[str, Any] = {"system": system, "conversation": conv.sample_id, "index": q.index,
                                "category": q.category, "answer": answer, "error": error, "retries": retries,
+                               "calls": 1 + retries, **usage, "model": model_name, "context_sha256": digest,
                                "search_seconds": job.search_seconds, "answer_seconds": answer_secs,
                                "context_tokens": job.context_tokens, "recall": job.recall,
                                "in_context": _r(job.in_context), **score_answer(q, answer)}
         if opts.judge and error is None:
             judge = MeteredChatModel(judge_chat, trackers[system])
             try:
-                verdict, judge_retries = complete_with_retries(
+                verdict_completion, judge_retries = complete_with_retries(
                     judge, judge_messages(q.question, gold_answer(q), answer), purpose="judge", retries=opts.retries,
                     backoff=opts.retry_backoff)
+                verdict = verdict_completion.text
                 out["retries"] += judge_retries
                 out["judge"] = 1.0 if "CORRECT" in verdict.upper() and "INCORRECT" not in verdict.upper() else 0.0
             except Exception as exc:
@@ -598,19 +614,20 @@ def _run_qa(jobs: list[_QAJob], chat: Any, opts: BenchOptions, acc: dict[str, _A
         for job, res in zip(jobs, _bar(pool.map(one, jobs), total=len(jobs), desc="answers", enabled=opts.progress)):
             acc[job.system].qa.append(res)
             job.row.setdefault("answers", {})[job.system] = res
-            log.write(json.dumps({"question": job.q.question, "gold": gold_answer(job.q), **res},
-                                 ensure_ascii=False) + "\n")
+            log.write(json.dumps({"question": job.q.question, "gold": gold_answer(job.q),
+                                  **{k: v for k, v in res.items() if k != "reused"}}, ensure_ascii=False) + "\n")
             log.flush()
     section: dict[str, Any] = {"skipped": False, "model": getattr(chat, "model_name", opts.model),
                                "answer_budget": opts.reader_budget, "judge": opts.judge,
                                "answer_only": opts.answer_only, "concurrency": opts.concurrency,
-                               "timeout_seconds": opts.timeout, "max_retries": opts.retries, "systems": {}}
+                               "timeout_seconds": opts.timeout, "max_retries": opts.retries,
+                               "reused_answers": sum(1 for s in SYSTEMS for r in acc[s].qa if r.get("reused")),
+                               "systems": {}}
     for system in opts.answer_systems:
         rows = acc[system].qa
         if not rows:
             continue
         snap = trackers[system].snapshot()["by_operation"]
-        answer_use = snap.get("llm:answer", {})
         judge_use = snap.get("llm:judge", {})
         n = len(rows)
         entry: dict[str, Any] = {"questions": n, "errors": sum(1 for r in rows if r["error"]),
@@ -624,9 +641,14 @@ def _run_qa(jobs: list[_QAJob], chat: Any, opts: BenchOptions, acc: dict[str, _A
         entry["answer_in_context"] = _r(metrics.mean(r["in_context"] for r in rows if r["in_context"] is not None))
         entry["proxy_correlation"] = _proxy_correlation(rows)
         entry["context_tokens_per_question"] = _r(metrics.mean(r["context_tokens"] for r in rows), 1)
-        entry["llm_calls_per_question"] = _r(answer_use.get("calls", 0) / n, 3)
-        entry["prompt_tokens_per_question"] = _r(answer_use.get("prompt_tokens", 0) / n, 1)
-        entry["completion_tokens_per_question"] = _r(answer_use.get("completion_tokens", 0) / n, 1)
+        # from the answers themselves, so answers reused by --resume count too
+        entry["llm_calls_per_question"] = _r(metrics.mean(r["calls"] for r in rows if r.get("calls") is not None), 3)
+        entry["prompt_tokens_per_question"] = _r(metrics.mean(
+            r["prompt_tokens"] for r in rows if r.get("prompt_tokens") is not None), 1)
+        entry["completion_tokens_per_question"] = _r(metrics.mean(
+            r["completion_tokens"] for r in rows if r.get("completion_tokens") is not None), 1)
+        entry["answers_with_usage"] = sum(1 for r in rows if r.get("prompt_tokens") is not None)
+        entry["reused"] = sum(1 for r in rows if r.get("reused"))
         if opts.judge:
             entry["judge_calls_per_question"] = _r(judge_use.get("calls", 0) / n, 3)
         entry["search_latency"] = _latency([r["search_seconds"] for r in rows])
@@ -638,6 +660,21 @@ def _run_qa(jobs: list[_QAJob], chat: Any, opts: BenchOptions, acc: dict[str, _A
                                               "the answered systems' (question, system) pairs"}
     section["paired_bootstrap"] = _paired(acc, opts)
     return section
+
+
+def _earlier_answers(path: Path) -> dict[tuple[str, int, str, str], dict[str, Any]]:
+    """Answers of an earlier run in ``path`` that can stand: no error, and the hash of the context they answered."""
+    out: dict[tuple[str, int, str, str], dict[str, Any]] = {}
+    if not path.exists():
+        return out
+    for line in path.read_text(encoding="utf-8").splitlines():
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            row = json.loads(line)
+            if not row.get("error") and row.get("context_sha256"):
+                row.pop("question", None)
+                row.pop("gold", None)
+                out[(row["conversation"], int(row["index"]), row["system"], row["context_sha256"])] = row
+    return out
 
 
 def _proxy_correlation(rows: list[dict[str, Any]]) -> dict[str, Any]:

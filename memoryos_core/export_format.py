@@ -4,7 +4,7 @@ A document is one JSON object::
 
     {"format": "memoryos-export/1", "user_id": "...", "assistant_id": "...",
      "pages": [...], "segments": [...], "facts": [...],
-     "profile": {"fields": {...}, "updated_at": ...}, "history": [...]}
+     "profile": {"fields": {...}, "updated_at": ...}, "history": [...], "items": [...]}
 
 The pydantic models below define it. :func:`parse_export` checks a whole document (types, the size
 limits of :mod:`.validation`, timestamps, references between records) before anything is written,
@@ -41,7 +41,9 @@ from pydantic import (
 
 from .config import MemoryConfig
 from .errors import ExportFormatError
-from .storage.importer import ImportBatch, ImportedFact, ImportedHistory, ImportedPage, ImportedSegment
+from .items import DEFAULT_INDEX_FIELDS, MAX_TEXTS_PER_ITEM, check_key, check_namespace, check_ttl, check_value, item_texts
+from .storage.base import namespace_path
+from .storage.importer import ImportBatch, ImportedFact, ImportedHistory, ImportedItem, ImportedPage, ImportedSegment
 from .types import render_page_text
 from .validation import check_id, check_meta, check_text, parse_timestamp
 
@@ -206,6 +208,33 @@ class HistoryRecord(_Record):
     at: Epoch
 
 
+def _item_namespace(value: list[str]) -> list[str]:
+    return list(check_namespace(value))
+
+
+def _item_ttl(value: float | None) -> float | None:
+    return check_ttl(value)
+
+
+class ItemRecord(_Record):
+    """A document of the LangGraph store (``memoryos_core.items``): vectors are derived again from its
+    value, by the default index fields (``indexed: false``: none); a TTL restarts at the import."""
+
+    namespace: Annotated[list[str], AfterValidator(_item_namespace)]
+    key: Annotated[str, AfterValidator(check_key)]
+    value: Annotated[dict[str, Any], AfterValidator(check_value)]
+    created_at: OptionalEpoch = None
+    updated_at: OptionalEpoch = None
+    ttl_minutes: Annotated[FiniteFloat | None, AfterValidator(_item_ttl)] = None
+    indexed: bool = True
+
+    @model_validator(mode="after")
+    def _not_too_many_texts(self) -> "ItemRecord":
+        if self.indexed and len(item_texts(self.value, DEFAULT_INDEX_FIELDS)) > MAX_TEXTS_PER_ITEM:
+            raise ValueError(f"the value would be indexed by more than {MAX_TEXTS_PER_ITEM} texts")
+        return self
+
+
 class ExportDocument(_Record):
     format: Literal["memoryos-export/1"]
     user_id: Identifier | None = None
@@ -215,6 +244,7 @@ class ExportDocument(_Record):
     facts: list[FactRecord] = Field(default_factory=list)
     profile: ProfileRecord | None = None
     history: list[HistoryRecord] = Field(default_factory=list)
+    items: list[ItemRecord] = Field(default_factory=list)
 
 
 # -- validation --------------------------------------------------------------------------------
@@ -258,6 +288,12 @@ def _page_seqs(pages: Sequence[PageRecord]) -> list[int]:
 
 def _check_references(doc: ExportDocument) -> None:
     """What one record cannot check alone: unique ids, page order, segments and tiers agreeing."""
+    where: set[tuple[str, ...]] = set()
+    for i, item in enumerate(doc.items):
+        place = (*item.namespace, "\x00", item.key)
+        if place in where:
+            raise ExportFormatError(f"items[{i}].key", f"{item.key!r} appears twice in namespace {item.namespace}")
+        where.add(place)
     for table in ("pages", "segments", "facts"):
         seen: set[str] = set()
         for i, record in enumerate(getattr(doc, table)):
@@ -312,7 +348,8 @@ def _embed_all(embed: Callable[[list[str]], np.ndarray], texts: list[str], batch
 
 def plan_import(doc: ExportDocument, *, user_id: str, assistant_id: str,
                 embed_pages: Callable[[list[str]], np.ndarray], embed_facts: Callable[[list[str]], np.ndarray],
-                count_tokens: Callable[[str], int], now: float | None = None) -> ImportBatch:
+                count_tokens: Callable[[str], int], embed_items: Callable[[list[str]], np.ndarray] | None = None,
+                now: float | None = None) -> ImportBatch:
     """The rows of a validated document for this memory, with vectors and token counts re-derived."""
     now = time.time() if now is None else now
 
@@ -351,7 +388,25 @@ def plan_import(doc: ExportDocument, *, user_id: str, assistant_id: str,
                                old_value=h.old_value, new_value=h.new_value, at=h.at) for h in doc.history]
     profile = doc.profile or ProfileRecord()
     return ImportBatch(pages=pages, segments=segments, facts=facts, history=history,
-                       profile_fields=dict(profile.fields), profile_updated_at=profile.updated_at)
+                       profile_fields=dict(profile.fields), profile_updated_at=profile.updated_at,
+                       items=_plan_items(doc.items, embed_items or embed_facts, now))
+
+
+def _plan_items(records: Sequence[ItemRecord], embed: Callable[[list[str]], np.ndarray], now: float) -> list[ImportedItem]:
+    texts = [item_texts(r.value, DEFAULT_INDEX_FIELDS) if r.indexed else [] for r in records]
+    vectors = _embed_all(embed, [t for group in texts for t in group])
+    out, start = [], 0
+    for record, group in zip(records, texts):
+        matrix = np.stack(vectors[start:start + len(group)]) if group else None
+        start += len(group)
+        created = now if record.created_at is None else record.created_at
+        ttl = None if record.ttl_minutes is None else record.ttl_minutes * 60.0
+        out.append(ImportedItem(namespace=namespace_path(record.namespace), key=record.key,
+                                value_json=json.dumps(record.value, ensure_ascii=False), text="\n".join(group),
+                                embedding=matrix, created_at=created,
+                                updated_at=created if record.updated_at is None else record.updated_at,
+                                ttl_seconds=ttl, expires_at=None if ttl is None else now + ttl))
+    return out
 
 
 __all__ = [
@@ -359,6 +414,7 @@ __all__ = [
     "ExportDocument",
     "FactRecord",
     "HistoryRecord",
+    "ItemRecord",
     "PageRecord",
     "ProfileRecord",
     "SegmentRecord",

@@ -527,6 +527,16 @@ class ItemCatalog:
         return select_namespaces(namespaces, prefix=head or None, suffix=tail or None, max_depth=max_depth,
                                  limit=limit, offset=offset)
 
+    def dump(self, owner: Owner) -> list[dict[str, Any]]:
+        """An owner's live items as export records (``export_format.ItemRecord``; vectors are derived again)."""
+        scope = self._scope(owner, create=False)
+        if scope is None:
+            return []
+        return [{"namespace": r.namespace.split(NAMESPACE_SEPARATOR), "key": r.key, "value": r.value,
+                 "created_at": r.created_at, "updated_at": r.updated_at,
+                 "ttl_minutes": None if r.ttl_seconds is None else r.ttl_seconds / 60.0, "indexed": bool(r.text)}
+                for r in self.store.item_candidates("", self.clock(), scope_id=scope)]
+
     def purge_expired(self) -> int:
         """Delete every item whose TTL ran out; returns how many."""
         return int(self.store.purge_expired_items(self.clock()))

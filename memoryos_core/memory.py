@@ -550,21 +550,23 @@ class Memoryos:
     def export(self) -> dict[str, Any]:
         """Everything of this user/assistant as JSON-ready data (vectors omitted: they are re-derived)."""
         return {"format": EXPORT_FORMAT, "user_id": self.user_id, "assistant_id": self.assistant_id,
-                **self.store.export_rows(self._scope_id)}
+                **self.store.export_rows(self._scope_id), "items": self.items.dump(self.owner)}
 
     def import_data(self, data: Any) -> int:
         """Restore an export (of any user, from any backend) into this memory; returns the pages added.
 
-        Pages keep their segments, tiers and times; facts their active state and times; profile fields
-        and history come along; vectors are derived again. The whole document is checked first
+        Pages keep their segments, tiers and times; facts their active state and times; profile fields,
+        history and items (the LangGraph store's documents) come along; vectors are derived again. The whole document is checked first
         (``ExportFormatError`` names the bad field) and written in one transaction: on any error nothing
-        is written. Records this memory already holds (same id) are left as they are, so importing the
-        same export twice changes nothing; profile fields it already has keep their value."""
+        is written. Records this memory already holds (same id; for items, same namespace and key) are
+        left as they are, so importing the same export twice changes nothing; profile fields it already
+        has keep their value."""
         doc = parse_export(data, self.config)
         batch = plan_import(doc, user_id=self.user_id, assistant_id=self.assistant_id,
                             embed_pages=lambda texts: self.embedder.embed(texts, purpose="pages"),
                             embed_facts=lambda texts: self.embedder.embed(texts, purpose="facts"),
-                            count_tokens=self.tokens.count)
+                            count_tokens=self.tokens.count,
+                            embed_items=lambda texts: self.embedder.embed(texts, purpose="items"))
         counts = self.store.import_rows(self._scope_id, batch, self.policy)
         if counts.pages:
             self._kick()

@@ -22,7 +22,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import InvalidInputError, StoreError
-from .base import blob_to_vec, vec_to_blob
+from .base import blob_to_vec, matrix_to_blob, vec_to_blob
 from .dialect import Tx
 
 
@@ -81,6 +81,22 @@ class ImportedHistory:
 
 
 @dataclass(frozen=True)
+class ImportedItem:
+    """A LangGraph store item (``memoryos_core.items``): present already when the scope holds its
+    (namespace, key), and then left as it is."""
+
+    namespace: str
+    key: str
+    value_json: str
+    text: str
+    embedding: np.ndarray | None
+    created_at: float
+    updated_at: float
+    ttl_seconds: float | None
+    expires_at: float | None
+
+
+@dataclass(frozen=True)
 class ImportBatch:
     pages: list[ImportedPage] = field(default_factory=list)
     segments: list[ImportedSegment] = field(default_factory=list)
@@ -88,6 +104,7 @@ class ImportBatch:
     history: list[ImportedHistory] = field(default_factory=list)
     profile_fields: dict[str, Any] = field(default_factory=dict)
     profile_updated_at: float | None = None
+    items: list[ImportedItem] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -101,6 +118,8 @@ class ImportCounts:
     history: int = 0
     pages_present: int = 0
     facts_present: int = 0
+    items: int = 0
+    items_present: int = 0
 
 
 def _chunks(items: Sequence[str], size: int = 500) -> Iterator[Sequence[str]]:
@@ -230,6 +249,16 @@ def apply_import(db: Tx, scope_id: int, batch: ImportBatch) -> ImportCounts:
     db.many("INSERT INTO facts (id, scope_id, kind, text, slot, refers_to, source, source_pages, embedding, vec_seq,"
             " active, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", fact_rows)
 
+    items = 0
+    for item in batch.items:
+        rows = 0 if item.embedding is None else int(item.embedding.shape[0])
+        added = db.one(
+            "INSERT INTO items (scope_id, namespace, key, value, text, embedding, vec_rows, created_at, updated_at,"
+            " ttl_seconds, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (scope_id, namespace, key) DO NOTHING RETURNING rid",
+            scope_id, item.namespace, item.key, item.value_json, item.text.replace("\x00", ""),
+            matrix_to_blob(item.embedding), rows, item.created_at, item.updated_at, item.ttl_seconds, item.expires_at)
+        items += added is not None
     fields = _merge_profile(db, scope_id, batch.profile_fields, batch.profile_updated_at, now)
     history = _insert_history(db, scope_id, batch.history, ids)
     if new_pages:
@@ -238,8 +267,9 @@ def apply_import(db: Tx, scope_id: int, batch: ImportBatch) -> ImportCounts:
         db.run("UPDATE scopes SET next_seq = ?, clock = ? WHERE id = ?", next_seq, clock, scope_id)
     return ImportCounts(pages=len(new_pages), segments=created, facts=len(new_facts), profile_fields=fields,
                         history=history, pages_present=len(batch.pages) - len(new_pages),
-                        facts_present=len(batch.facts) - len(new_facts))
+                        facts_present=len(batch.facts) - len(new_facts), items=items,
+                        items_present=len(batch.items) - items)
 
 
-__all__ = ["ImportBatch", "ImportCounts", "ImportedFact", "ImportedHistory", "ImportedPage", "ImportedSegment",
-           "apply_import"]
+__all__ = ["ImportBatch", "ImportCounts", "ImportedFact", "ImportedHistory", "ImportedItem", "ImportedPage",
+           "ImportedSegment", "apply_import"]

@@ -207,9 +207,22 @@ def test_answer_only_run_end_to_end(tmp_path: Path, data_file: Path, scripted_op
     table = (out / "results.md").read_text()
     assert "Real reader" in table and "Paired bootstrap" in table and "MemoryOS - hybrid RAG" in table
 
+    assert mem["llm_calls_per_question"] == pytest.approx((10 + mem["retries"]) / 10)
+    assert mem["answers_with_usage"] == 10 and mem["prompt_tokens_per_question"] == 10  # the scripted usage
+
     # the same command again: the same questions
     again = run_benchmark(dataclasses.replace(opts, out=tmp_path / "again"))
     assert again["data"]["sample"] == sample
+    assert len(scripted_openai.chat_requests()) == 22 + 20 and again["qa"]["reused_answers"] == 0
+
+    # an interrupted run resumed: the answers it kept are reused, the others asked for
+    kept = (out / "answers.partial.jsonl").read_text().splitlines()
+    (out / "answers.partial.jsonl").write_text("\n".join(kept[:7]) + "\n", encoding="utf-8")
+    resumed = run_benchmark(dataclasses.replace(opts, resume=True))
+    assert len(scripted_openai.chat_requests()) == 42 + 13
+    assert resumed["qa"]["reused_answers"] == 7
+    assert resumed["qa"]["systems"]["memoryos"]["f1"] == mem["f1"]
+    assert len((out / "answers.partial.jsonl").read_text().splitlines()) == 20
 
 
 def test_answer_only_needs_an_endpoint_and_excludes_max_questions(data_file: Path, tmp_path: Path) -> None:

@@ -136,3 +136,38 @@ def test_long_texts_and_queries(memory: Memoryos) -> None:
     memory.put_item(("docs",), "long2", {"content": filler})  # about 26,000 characters: several pieces, one vector
     assert pieces() - before > 1
     assert memory.items.store.item_candidates("docs", 2e9, with_vectors=True)[-1].embedding.shape[0] == 1
+
+
+def test_export_and_import_carry_items(memory: Memoryos, tmp_path: Path) -> None:
+    import json
+
+    from memoryos_core.errors import ExportFormatError
+
+    memory.put_item(("memories", "alice"), "diet", {"content": "vegetarian", "since": 2019})
+    memory.put_item(("memories", "alice", "raw"), "blob", {"content": "not searchable"}, index=False)
+    memory.put_item(("memories", "alice"), "temp", {"content": "soon gone"}, ttl_minutes=30)
+    memory.add_memory("I moved to Porto.", "Nice!")
+    data = json.loads(json.dumps(memory.export()))
+    assert [(i["key"], i["indexed"], i["ttl_minutes"]) for i in data["items"]] == [
+        ("diet", True, None), ("temp", True, 30.0), ("blob", False, None)]
+    other = Memoryos("alice2", data_storage_path=tmp_path / "elsewhere", embedder=HashingEmbedder(64), background=False)
+    try:
+        assert other.import_data(data) == 1
+        assert [(h.item.key, h.item.value, h.item.created_at) for h in other.search_items()] == [
+            (i["key"], i["value"], i["created_at"]) for i in data["items"]]
+        assert other.search_items(query="vegetarian")[0].item.key == "diet"
+        assert other.search_items(query="searchable")[-1].score is None  # still unindexed
+        assert other.get_item(("memories", "alice"), "temp").ttl_minutes == 30.0
+        other.put_item(("memories", "alice"), "diet", {"content": "vegan now"})
+        other.import_data(data)                                          # again: what is there stays
+        assert other.get_item(("memories", "alice"), "diet").value == {"content": "vegan now"}
+        assert len(other.search_items(limit=100)) == 3 and len(other.recent_pages()) == 1
+        bad = {**data, "pages": [{"user_input": "new page"}], "items": [{**data["items"][0], "namespace": ["a.b"]}]}
+        with pytest.raises(ExportFormatError, match=r"items\[0\]\.namespace"):
+            other.import_data(bad)                                       # checked first: nothing written
+        assert len(other.recent_pages()) == 1
+        twice = {**data, "items": [data["items"][0], data["items"][0]]}
+        with pytest.raises(ExportFormatError, match="appears twice"):
+            other.import_data(twice)
+    finally:
+        other.close()

@@ -512,3 +512,15 @@ def test_semantic_search_reads_only_the_indexed_fields(semantic_store: MemoryOSS
     found = semantic_store.search(("memories", "alice"), query="invoice 4471 wire transfer", limit=10)
     assert keys(found).index("doc") >= len(found) // 2  # the body is stored, not indexed: only the title counts
     assert semantic_store.get(("memories", "alice"), "doc").value["body"].startswith("invoice 4471")
+
+
+def test_a_users_items_travel_with_export_and_import(open_memoryos: Callable[..., MemoryOSStore]) -> None:
+    store = open_memoryos()
+    store.put(("memories", "alice"), "a", {"content": "likes green tea"})
+    store.put(("memories", "alice", "work"), "b", {"content": "nurse"}, ttl=60)
+    data = store.memory("alice").export()
+    assert store.memory("carol").import_data(data) == 0 and store.memory("carol").import_data(data) == 0
+    # Imported under carol's owner, in the namespaces as exported (her memory's own items).
+    assert [(h.item.namespace, h.item.key) for h in store.memory("carol").search_items()] == [
+        (("memories", "alice"), "a"), (("memories", "alice", "work"), "b")]
+    assert store.memory("carol").search_items(query="tea")[0].item.key == "a"
