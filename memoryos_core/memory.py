@@ -19,14 +19,14 @@ from .export_format import EXPORT_FORMAT, parse_export, plan_import
 from .index import IndexCache
 from .items import ItemCatalog, ItemHit, MemoryText, Namespace, StoredItem, check_namespace, check_page
 from .prompts import response_messages
-from .persona.forget import forget_subject, matches as forget_matches, scrub_summary, terms as forget_terms
-from .persona.forget import without_requests
+from .persona.erase import plan_erase
+from .persona.forget import forget_subject, terms as forget_terms
 from .providers.base import ChatModel, Completion, Embedder
 from .providers.local_embeddings import LocalMiniLMEmbedder
 from .providers.metered import MeteredChatModel
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
-from .policy import ExactValue, Policy
+from .policy import Policy
 from .storage.base import ConflictError, FactWrite
 from .storage import open_store
 from .storage.base import Store
@@ -196,50 +196,10 @@ class Memoryos:
         while self._embed_backlog():
             pass
         scope = self._scope_id
-        qvec = self.embedder.embed([subject], purpose="query")[0]
-        self.indexes.sync(scope)
-        near = self.indexes.search(scope, "pages", qvec, 50)
-        scores = dict(near)
-        close = {row.page.id: scores[row.rid] for row in self.store.pages_by_rids(scope, list(scores))}
-        page_ids: list[str] = []
-        segments: dict[str, list[str]] = {}
-        offset = 0
-        while True:
-            chunk = self.store.list_pages(scope, tier=None, limit=1000, offset=offset)
-            for page in chunk:
-                text = render_page_text(without_requests(page.user_input), page.agent_response)
-                if forget_matches(wanted, text, close.get(page.id)):
-                    page_ids.append(page.id)
-                    if page.segment_id:
-                        segments.setdefault(page.segment_id, []).append(text)
-            if len(chunk) < 1000:
-                break
-            offset += 1000
-        facts = [row.fact for row in self.store.facts(scope, None, active_only=False)]
-        fact_ids = [f.id for f in facts if forget_matches(wanted, f.text)]
-        profile_changes: dict[str, Any] = {}
-        for key, value in self.store.profile(scope).fields.items():
-            if isinstance(value, list):
-                kept = [v for v in value if not forget_matches(wanted, str(v))]
-                if len(kept) != len(value):
-                    profile_changes[key] = ExactValue(kept) if kept else None
-            elif forget_matches(wanted, f"{key} {value}"):
-                profile_changes[key] = None
-        rewritten = []
-        if segments:
-            from .words import search_terms
-            for row in self.store.list_segments(scope, self.heat, include_archived=True):
-                if row.segment.id not in segments:
-                    continue
-                secret = set(search_terms(" ".join(segments[row.segment.id])))
-                rest = self.store.pages_of_segments(scope, [row.rid])
-                secret -= set(search_terms(" ".join(p.page.text for p in rest if p.page.id not in page_ids)))
-                summary, keywords = scrub_summary(row.segment.summary, row.segment.keywords, wanted, secret)
-                rewritten.append((row.segment.id, summary, keywords))
-        result = ForgetResult(subject=subject, page_ids=page_ids, fact_ids=fact_ids,
-                              profile_fields=sorted(profile_changes))
-        self.store.forget(scope, page_ids=page_ids, fact_ids=fact_ids, profile_changes=profile_changes,
-                          segments=rewritten, note=result.summary())
+        plan = plan_erase(self.store, self.indexes, self.embedder, scope, self.heat, subject, wanted)
+        result = plan.result
+        self.store.forget(scope, page_ids=result.page_ids, fact_ids=result.fact_ids,
+                          profile_changes=plan.profile_changes, segments=plan.segments, note=result.summary())
         self.indexes.forget(scope)  # rebuilt from the store at the next search
         return result
 

@@ -15,7 +15,7 @@ import socket
 import threading
 import time
 import uuid
-from typing import Any, Callable
+from typing import Callable
 
 from .config import MemoryConfig
 from .errors import LLMNotConfiguredError

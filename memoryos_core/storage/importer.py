@@ -182,6 +182,21 @@ def _merge_profile(db: Tx, scope_id: int, fields: dict[str, Any], updated_at: fl
     return len(added)
 
 
+def _insert_items(db: Tx, scope_id: int, items: Sequence[ImportedItem]) -> int:
+    """The LangGraph store's documents; a (namespace, key) the scope holds already is left as is."""
+    added = 0
+    for item in items:
+        rows = 0 if item.embedding is None else int(item.embedding.shape[0])
+        rid = db.one(
+            "INSERT INTO items (scope_id, namespace, key, value, text, embedding, vec_rows, created_at, updated_at,"
+            " ttl_seconds, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
+            " ON CONFLICT (scope_id, namespace, key) DO NOTHING RETURNING rid",
+            scope_id, item.namespace, item.key, item.value_json, item.text.replace("\x00", ""),
+            matrix_to_blob(item.embedding), rows, item.created_at, item.updated_at, item.ttl_seconds, item.expires_at)
+        added += rid is not None
+    return added
+
+
 def apply_import(db: Tx, scope_id: int, batch: ImportBatch) -> ImportCounts:
     """Write ``batch`` into the scope; the caller holds the scope's write lock and owns the transaction."""
     now = time.time()
@@ -249,16 +264,7 @@ def apply_import(db: Tx, scope_id: int, batch: ImportBatch) -> ImportCounts:
     db.many("INSERT INTO facts (id, scope_id, kind, text, slot, refers_to, source, source_pages, embedding, vec_seq,"
             " active, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", fact_rows)
 
-    items = 0
-    for item in batch.items:
-        rows = 0 if item.embedding is None else int(item.embedding.shape[0])
-        added = db.one(
-            "INSERT INTO items (scope_id, namespace, key, value, text, embedding, vec_rows, created_at, updated_at,"
-            " ttl_seconds, expires_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)"
-            " ON CONFLICT (scope_id, namespace, key) DO NOTHING RETURNING rid",
-            scope_id, item.namespace, item.key, item.value_json, item.text.replace("\x00", ""),
-            matrix_to_blob(item.embedding), rows, item.created_at, item.updated_at, item.ttl_seconds, item.expires_at)
-        items += added is not None
+    items = _insert_items(db, scope_id, batch.items)
     fields = _merge_profile(db, scope_id, batch.profile_fields, batch.profile_updated_at, now)
     history = _insert_history(db, scope_id, batch.history, ids)
     if new_pages:

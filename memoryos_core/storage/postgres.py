@@ -32,7 +32,6 @@ detected (:attr:`PostgresStore.pgvector_available`) but not used yet; see ``docs
 
 from __future__ import annotations
 
-import time
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
