@@ -316,6 +316,10 @@ class IndexCache:
         """The scope's index for ``table`` (None before its first ``sync``); read it holding ``lock``."""
         return self._indexes.get((scope_id, table))
 
+    def epoch(self, scope_id: int) -> int | None:
+        """The scope's ``vector_epoch`` as of its last ``sync`` (removals up to it are applied)."""
+        return self._epochs.get(scope_id)
+
     def size(self, scope_id: int, table: VectorTable) -> int:
         entry = self._indexes.get((scope_id, table))
         return 0 if entry is None else entry.live

@@ -26,6 +26,7 @@ from .providers.local_embeddings import LocalMiniLMEmbedder
 from .providers.metered import MeteredChatModel
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
 from .retrieval import Retriever
+from .retrieval.vectors import QueryVectors
 from .policy import Policy
 from .storage.base import ConflictError, FactWrite
 from .storage import open_store
@@ -119,6 +120,7 @@ class Memoryos:
         self.llm = MeteredChatModel(llm, self.usage) if llm is not None else None
         #: long texts are embedded in pieces (see text_limits): every vector of the core comes from here
         self.embedder = PiecewiseEmbedder(embedder, self.usage)
+        self.query_vectors = QueryVectors(self.embedder)
         self.tokens = TokenCounter(getattr(llm, "model_name", None) or llm_model)
         self._owns_store = store is None
         self.store: Store = store if store is not None else open_store(data_storage_path)
@@ -152,7 +154,7 @@ class Memoryos:
     def _make_runner(self) -> None:
         self._runner = JobRunner(self.store, self._scope_id, self.config,
                                  {"consolidate": self._consolidator.run, "persona": self._persona.run},
-                                 self._embed_backlog)
+                                 self._embed_backlog, self.retriever.upkeep)
 
     @property
     def has_llm(self) -> bool:
@@ -257,7 +259,7 @@ class Memoryos:
         query = check_query(query, self.config.max_query_chars)
         while self._embed_backlog():  # read-your-writes: pages still waiting for a vector
             pass
-        qvec = self.embedder.embed([query], purpose="query")[0]
+        qvec = self.query_vectors.get(query)
         return self._retrieve_with(query, qvec, top_k, max_context_tokens, record_visits)
 
     def _retrieve_with(self, query: str, qvec: Any, top_k: int | None, max_context_tokens: int | None,
@@ -267,7 +269,7 @@ class Memoryos:
             raise InvalidInputError("max_context_tokens must be positive")
         result = self.retriever.retrieve(self._scope_id, query, qvec, top_k=top_k or self.config.retrieval_queue_capacity,
                                          max_context_tokens=budget, record_visits=record_visits)
-        if record_visits and self.store.open_jobs(self._scope_id):
+        if record_visits and self.retriever.visits_due:  # the worker writes the visits waiting
             self._kick()
         return result
 
@@ -277,7 +279,7 @@ class Memoryos:
         check_count(limit, "limit", minimum=1)
         while self._embed_backlog():
             pass
-        qvec = self.embedder.embed([query], purpose="query")[0]
+        qvec = self.query_vectors.get(query)
         pages, user_facts, assistant_facts = self.retriever.search(self._scope_id, query, qvec, limit)
         items: list[dict[str, Any]] = [
             {"id": sp.page.id, "memory": sp.page.text, "score": sp.score, "type": "page", "tier": sp.page.tier,
@@ -543,7 +545,7 @@ class Memoryos:
         query = check_query(query, self.config.max_query_chars)
         while await asyncio.to_thread(self._embed_backlog):
             pass
-        qvec = (await self.embedder.aembed([query], purpose="query"))[0]
+        qvec = await self.query_vectors.aget(query)
         return await asyncio.to_thread(self._retrieve_with, query, qvec, top_k, max_context_tokens, record_visits)
 
     async def aget_response(self, query: str, relationship_with_user: str = "friend", style_hint: str = "",
@@ -577,6 +579,8 @@ class Memoryos:
         if flush:
             self.flush(timeout)
         stopped = self._runner.stop()
+        if stopped:  # what readers left, if the worker did not get to it (``close(flush=False)``)
+            self.retriever.upkeep()
         if self._owns_store and stopped:
             self.store.close()
         self._closed = True

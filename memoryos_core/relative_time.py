@@ -10,6 +10,7 @@ nothing is lost when the resolution is coarse ("last week = the week before 3 Ju
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from datetime import datetime, timedelta
 
 from .times import to_datetime
@@ -82,11 +83,26 @@ def _resolve(kind: str, match: re.Match[str], said: datetime) -> str | None:
     return None
 
 
+#: Texts up to this length have their notes cached: the same pages are shown query after query.
+_CACHED_CHARS = 4000
+
+
 def annotate_relative_times(text: str, said_at: float | None) -> str:
     """``text`` followed by a note of what its relative time expressions point to, counted from
     ``said_at`` (epoch seconds, UTC): ``"... yesterday ... (yesterday = 2 July 2023)"``. The text
     itself is unchanged; without ``said_at`` or any expression nothing is added."""
-    if not text or said_at is None or _NOTE.search(text):
+    if not text or said_at is None:
+        return text
+    return _annotated(text, said_at) if len(text) <= _CACHED_CHARS else _annotate(text, said_at)
+
+
+@lru_cache(maxsize=8192)
+def _annotated(text: str, said_at: float) -> str:
+    return _annotate(text, said_at)
+
+
+def _annotate(text: str, said_at: float) -> str:
+    if _NOTE.search(text):
         return text
     said = to_datetime(said_at)
     spans: list[tuple[int, int, str]] = []

@@ -47,10 +47,11 @@ def owner_is_dead(owner: str) -> bool:
 
 class JobRunner:
     def __init__(self, store: Store, scope_id: int, config: MemoryConfig, handlers: dict[str, Callable[[int, Job, str], None]],
-                 embed_backlog: Callable[[int], int]) -> None:
+                 embed_backlog: Callable[[int], int], upkeep: Callable[[], None] | None = None) -> None:
         self.store, self.scope_id, self.config = store, scope_id, config
         self.handlers = handlers
         self.embed_backlog = embed_backlog
+        self.upkeep = upkeep  # what readers leave for the worker (heat visits), run before the jobs
         self.owner = f"{_HOST}|{os.getpid()}-{uuid.uuid4().hex[:8]}"
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
@@ -66,6 +67,8 @@ class JobRunner:
     def run_due(self, max_jobs: int = 1000) -> int:
         """Run due work in the calling thread; returns the number of jobs finished."""
         done = 0
+        if self.upkeep is not None:  # never raises
+            self.upkeep()
         while not self._stop and self.embed_backlog(EMBED_BATCH):
             pass
         for _ in range(max_jobs):

@@ -163,18 +163,23 @@ def _with_conversation(lex: Lexicon, docs: np.ndarray, base: np.ndarray) -> np.n
             best = np.maximum(best, np.where(at >= 0, base[np.clip(at, 0, None)], -np.inf))
         return np.where(np.isfinite(best), best, base)
 
-    sitting_ids = lex.sittings(docs)
-    sitting = np.zeros(len(docs))
+    return base + NEIGHBOUR_WEIGHT * near(1) + NEIGHBOUR2_WEIGHT * near(2) + SITTING_WEIGHT * _sitting_scores(
+        lex.sittings(docs), base)
+
+
+def _sitting_scores(sitting_ids: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Per candidate, the mean of the two best base scores of its sitting (0 outside any sitting)."""
     ranked = np.lexsort((-base, sitting_ids))  # by sitting, best first within each
-    start = 0
-    while start < len(ranked):
-        end = start
-        while end < len(ranked) and sitting_ids[ranked[end]] == sitting_ids[ranked[start]]:
-            end += 1
-        if sitting_ids[ranked[start]] >= 0:
-            sitting[ranked[start:end]] = float(base[ranked[start:min(end, start + 2)]].mean())
-        start = end
-    return base + NEIGHBOUR_WEIGHT * near(1) + NEIGHBOUR2_WEIGHT * near(2) + SITTING_WEIGHT * sitting
+    ids = sitting_ids[ranked]
+    starts = np.flatnonzero(np.r_[True, ids[1:] != ids[:-1]])
+    sizes = np.diff(np.r_[starts, len(ranked)])
+    best = base[ranked[starts]]
+    second = np.where(sizes > 1, base[ranked[np.minimum(starts + 1, len(ranked) - 1)]], 0.0)
+    means = np.where(sizes > 1, (best + second) / 2.0, best)  # what ndarray.mean gives for one or two values
+    means = np.where(ids[starts] >= 0, means, 0.0)
+    sitting = np.zeros(len(base))
+    sitting[ranked] = np.repeat(means, sizes)
+    return sitting
 
 
 def _standardise(values: np.ndarray) -> np.ndarray:

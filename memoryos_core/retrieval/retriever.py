@@ -1,13 +1,16 @@
-"""The retriever: ranks a scope's memories for a query and assembles the context, then heats what it used."""
+"""The retriever: ranks a scope's memories for a query and assembles the context, then notes the visits
+to heat what it used (written later by the worker, see ``visits``)."""
 
 from __future__ import annotations
 
+import logging
 import time
 from typing import Sequence
 
 import numpy as np
 
 from ..config import MemoryConfig
+from ..errors import StoreError
 from ..index import IndexCache
 from ..storage.base import HeatParams, Store
 from ..tokens import TokenCounter
@@ -17,6 +20,9 @@ from .focus import Focus
 from .lexical import LexicalIndex
 from .ranking import PageRanker
 from .vectors import VectorSearch
+from .visits import VisitLog
+
+log = logging.getLogger("memoryos.retrieval")
 
 
 class Retriever:
@@ -29,6 +35,21 @@ class Retriever:
         self.vectors = VectorSearch(store, indexes, config)
         self.ranker = PageRanker(store, self.vectors, self.lexical)
         self.assembler = ContextAssembler(tokens)
+        self.visits = VisitLog(store, heat)
+        self.visits_due = False  # enough visits wait that the worker should write them
+
+    def upkeep(self) -> None:
+        """What the read path leaves to the worker: the segment visits waiting to be written, and a
+        lexicon snapshot when enough pages were read since the last one. Never raises (both are
+        advisory; a failure is logged and the next pass tries again)."""
+        self.visits_due = False
+        for step in (self.visits.flush, self.lexical.save_due):
+            try:
+                step()
+            except StoreError as exc:  # the user was deleted meanwhile
+                log.info("read upkeep skipped: %s", exc)
+            except Exception:
+                log.warning("read upkeep failed; the next pass tries again", exc_info=True)
 
     def is_live(self, short: Sequence[Page]) -> bool:
         """True while the conversation is going on: its newest exchange is recent on the wall clock."""
@@ -48,9 +69,8 @@ class Retriever:
         profile = self.store.profile(scope_id)
         shown = self.assembler.assemble(profile, short if live else [], ranked, user_facts, assistant_facts,
                                         max_context_tokens, budget, Focus.of(query))
-        if record_visits:
-            visited = sorted({rid for _, rid in shown.kept if rid is not None})
-            self.store.record_visits(scope_id, visited, self.heat)
+        if record_visits and self.visits.note(scope_id, (rid for _, rid in shown.kept if rid is not None)):
+            self.visits_due = True
         return RetrievalResult(query=query, short_term=short, mid_term=[sp for sp, _ in ranked], profile=profile,
                                user_knowledge=user_facts, assistant_knowledge=assistant_facts,
                                context=shown.text, context_tokens=shown.tokens, max_context_tokens=max_context_tokens,

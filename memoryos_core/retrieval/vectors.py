@@ -6,10 +6,14 @@ touches an index's internals.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+
 import numpy as np
 
 from ..config import MemoryConfig
 from ..index import IndexCache
+from ..text_limits import PiecewiseEmbedder
 from ..storage.base import Store, VectorTable
 from ..types import ScoredFact
 
@@ -40,3 +44,40 @@ class VectorSearch:
         hits = [(rid, s) for rid, s in hits if s >= self.config.knowledge_min_score]
         rows = {r.rid: r for r in self.store.facts_by_rids(scope_id, [rid for rid, _ in hits])}
         return [ScoredFact(fact=rows[rid].fact, score=s) for rid, s in hits if rid in rows]
+
+
+class QueryVectors:
+    """Query embeddings, with the latest ``size`` kept by text: an agent asks the same question again
+    (a retry, a framework's retrieve-then-search, a dashboard) and the embedding is most of a
+    retrieval's cost. One cache per embedder; cached vectors are read-only."""
+
+    def __init__(self, embedder: PiecewiseEmbedder, size: int = 256) -> None:
+        self.embedder, self.size = embedder, size
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _cached(self, query: str) -> np.ndarray | None:
+        with self._lock:
+            vector = self._cache.get(query)
+            if vector is not None:
+                self._cache.move_to_end(query)
+            return vector
+
+    def _keep(self, query: str, vector: np.ndarray) -> np.ndarray:
+        vector = np.array(vector, dtype=np.float32)
+        vector.flags.writeable = False
+        with self._lock:
+            self._cache[query] = vector
+            while len(self._cache) > self.size:
+                self._cache.popitem(last=False)
+        return vector
+
+    def get(self, query: str) -> np.ndarray:
+        cached = self._cached(query)
+        return cached if cached is not None else self._keep(query, self.embedder.embed([query], purpose="query")[0])
+
+    async def aget(self, query: str) -> np.ndarray:
+        cached = self._cached(query)
+        if cached is not None:
+            return cached
+        return self._keep(query, (await self.embedder.aembed([query], purpose="query"))[0])

@@ -52,6 +52,17 @@ class PageRow:
 
 
 @dataclass(frozen=True)
+class SearchablePage:
+    """What the lexical index reads of a page: its text, place in the conversation and vector number."""
+
+    rid: int
+    seq: int
+    timestamp: float
+    text: str
+    vec_seq: int
+
+
+@dataclass(frozen=True)
 class SegmentRow:
     rid: int
     segment: Segment
@@ -311,7 +322,8 @@ class Store(Protocol):
         on the rows as they now stand: queue persona analysis for a segment that got hot, archive the
         coldest segments beyond capacity, queue the next consolidation. Returns ids of segments created."""
     def record_visits(self, scope_id: int, segment_rids: Sequence[int], heat: HeatParams) -> None:
-        """Count a retrieval visit on each segment at the scope's clock; queue persona analysis if one got hot."""
+        """Count a retrieval visit on each segment (a rid listed n times: n visits) at the scope's clock;
+        queue persona analysis if one got hot."""
 
     # -- knowledge and profile
     def persona_batch(self, scope_id: int, heat: HeatParams, limit: int, *, quiet: bool = False) -> list[PageRow]:
@@ -355,6 +367,17 @@ class Store(Protocol):
         """(rids, vectors, max seq) of the rows whose vector was written after ``since_seq``."""
     def live_vector_ids(self, scope_id: int, table: VectorTable) -> set[int]:
         """Row ids an index of ``table`` should hold now."""
+
+    # -- lexicon (BM25 over page text, see retrieval.lexical)
+    def searchable_pages(self, scope_id: int, after_seq: int, upto_seq: int, limit: int) -> list[SearchablePage]:
+        """Pages the page vector index holds (embedded, not archived) whose vector number is in
+        (``after_seq``, ``upto_seq``], in vector-number order, at most ``limit``."""
+    def lexicon_snapshot(self, scope_id: int) -> bytes | None:
+        """The scope's stored lexicon snapshot (the engine's bytes), if any."""
+    def save_lexicon_snapshot(self, scope_id: int, *, watermark: int, epoch: int, data: bytes) -> bool:
+        """Store a lexicon snapshot covering vector numbers up to ``watermark``, unless a newer one is
+        stored or the scope's ``vector_epoch`` is no longer ``epoch``; True if stored. ``delete_page``,
+        ``forget`` and ``delete_user`` drop the snapshot in their transaction."""
 
     # -- management
     def history(self, scope_id: int, target_id: str | None = None, limit: int = 1000) -> list[HistoryEntry]:

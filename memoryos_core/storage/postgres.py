@@ -62,6 +62,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "DROP FUNCTION IF EXISTS memoryos_add_page",
         "DROP FUNCTION IF EXISTS memoryos_set_page_embeddings",
     ]),
+    Migration(5, "lexicons: snapshots of the BM25 lexicon, so a new process need not rebuild it",
+              lambda: POSTGRES.schema("schema_lexicons.sql")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 #: pg_advisory_xact_lock key serialising concurrent migrations of one database ("MEMO").

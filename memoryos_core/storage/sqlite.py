@@ -37,6 +37,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ]),
     Migration(3, "items: key-value documents under namespaces (the LangGraph store)",
               lambda: SQLITE.schema("schema_items.sql")),
+    Migration(4, "lexicons: snapshots of the BM25 lexicon, so a new process need not rebuild it",
+              lambda: SQLITE.schema("schema_lexicons.sql")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 

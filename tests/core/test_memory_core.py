@@ -95,8 +95,12 @@ def test_heat_uses_conversation_time_and_visits(tmp_path: Path) -> None:
         assert recency > 0.9
     before = {s.segment.id: s.segment.visits for s in segments}
     memory.retrieve("weather number 2")
+    waiting = memory.retriever.visits.waiting
+    unwritten = {s.segment.id: s.segment.visits for s in memory.store.list_segments(memory._scope_id, memory.heat)}
+    assert waiting > 0 and unwritten == before  # no write on the read path...
+    memory.flush()  # ...the worker's next pass writes the visits
     after = {s.segment.id: s.segment.visits for s in memory.store.list_segments(memory._scope_id, memory.heat)}
-    assert sum(after.values()) > sum(before.values())
+    assert sum(after.values()) == sum(before.values()) + waiting and memory.retriever.visits.waiting == 0
 
 
 def test_hot_segment_updates_profile_and_knowledge_offline(tmp_path: Path) -> None:

@@ -143,6 +143,7 @@ def test_a_deleted_users_scope_refuses_every_write(store: Any) -> None:
         "enqueue": lambda: store.enqueue(sid, "persona"),
         "retry_failed_jobs": lambda: store.retry_failed_jobs(sid),
         "record_visits": lambda: store.record_visits(sid, [1], heat()),
+        "save_lexicon_snapshot": lambda: store.save_lexicon_snapshot(sid, watermark=9, epoch=0, data=b"x"),
         "apply_consolidation": lambda: store.apply_consolidation(sid, job, "w1", [], policy()),
         "apply_persona": lambda: store.apply_persona(sid, job, "w1", page_rids=[], fact_writes=[fact],
                                                      profile_changes={"name": "Ghost"}, policy=policy()),
@@ -389,6 +390,8 @@ def test_visits_heat_segments_and_enqueue_persona(store: Any) -> None:
     store.record_visits(sid, [seen.rid], heat(3.0))  # visits 2 + fresh 2 + recency 1 >= 3
     assert [j["kind"] for j in store.open_jobs(sid)] == ["persona"]
     assert store.list_segments(sid, heat(3.0))[0].segment.visits == 2
+    store.record_visits(sid, [seen.rid, seen.rid, seen.rid], heat(100.0))  # a batch: a rid n times counts n
+    assert store.list_segments(sid, heat(100.0))[0].segment.visits == 5
 
 
 # -- persona --------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ transaction sees (is a segment hot now, which are the coldest), the store is han
 The parts, by what they keep: :mod:`.core` (scopes, locks, history, row records), :mod:`.pages`,
 :mod:`.segments`, :mod:`.knowledge` (persona passes, facts, profile), :mod:`.jobs`, :mod:`.management`
 (what the indexes sync from, history, counts, erase), :mod:`.exchange` (export, import), :mod:`.items`
-(the LangGraph store's documents), :mod:`.forgetting` (erasing what the user asked to forget).
+(the LangGraph store's documents), :mod:`.forgetting` (erasing what the user asked to forget),
+:mod:`.lexicons` (what the lexical index reads, and its snapshot).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from __future__ import annotations
 from .exchange import ExchangeSQL
 from .forgetting import ForgettingSQL
 from .items import ItemsSQL
+from .lexicons import LexiconsSQL
 from .jobs import JobsSQL
 from .knowledge import KnowledgeSQL
 from .management import ManagementSQL
@@ -26,7 +28,8 @@ from .pages import PagesSQL
 from .segments import SegmentsSQL
 
 
-class SQLStore(PagesSQL, SegmentsSQL, KnowledgeSQL, JobsSQL, ManagementSQL, ExchangeSQL, ItemsSQL, ForgettingSQL):
+class SQLStore(PagesSQL, SegmentsSQL, KnowledgeSQL, JobsSQL, ManagementSQL, ExchangeSQL, ItemsSQL, ForgettingSQL,
+               LexiconsSQL):
     """A store over any :class:`~memoryos_core.storage.dialect.Database`."""
 
 

@@ -25,6 +25,7 @@ class ForgettingSQL(SQLCore):
         now = time.time()
         with self._write() as tx:
             self._lock_scope(tx, scope_id)
+            tx.run("DELETE FROM lexicons WHERE scope_id = ?", scope_id)  # it holds the words of every page
             gone_facts: list[str] = list(fact_ids)
             for page_id in page_ids:
                 row = tx.one("SELECT rid, embedding, segment_rid FROM pages WHERE scope_id = ? AND id = ?",

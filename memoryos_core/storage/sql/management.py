@@ -17,7 +17,7 @@ _VECTOR_SOURCES: dict[VectorTable, tuple[str, str]] = {
 }
 
 #: Tables holding a scope's rows, children first (pages refer to segments).
-_SCOPED_TABLES = ("jobs", "history", "profiles", "facts", "pages", "segments", "items")
+_SCOPED_TABLES = ("jobs", "history", "profiles", "facts", "pages", "segments", "items", "lexicons")
 
 
 class ManagementSQL(SQLCore):

@@ -148,6 +148,7 @@ class PagesSQL(SQLCore):
             self._lock_scope(tx, scope_id)
             rid, old_in, old_out, vec, seg_rid = self._locate_page(tx, scope_id, page_id)
             tx.run("DELETE FROM pages WHERE rid = ?", rid)
+            tx.run("DELETE FROM lexicons WHERE scope_id = ?", scope_id)  # it may hold the page's words
             if seg_rid is not None:
                 self._shift_segment(tx, scope_id, seg_rid, 0.0 if vec is None else -vec, -1)
             for fact_rid, fact_id, text in self._facts_only_from(tx, scope_id, page_id, active_only=True):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Sequence
 
 from ...policy import HeatParams, Policy
@@ -106,12 +107,18 @@ class SegmentsSQL(SQLCore):
             self._enqueue(tx, scope_id, "persona")
 
     def record_visits(self, scope_id: int, segment_rids: Sequence[int], heat: HeatParams) -> None:
-        """Heat up retrieved segments (N_visit) at the conversation's current time."""
+        """Heat up retrieved segments (N_visit) at the conversation's current time; a rid listed n
+        times counts n visits (visits are written in batches, see ``retrieval.visits``)."""
         if not segment_rids:
             return
+        by_count: dict[int, list[int]] = {}
+        for rid, n in Counter(segment_rids).items():
+            by_count.setdefault(n, []).append(rid)
         with self._write() as tx:
             clock = self._lock_scope(tx, scope_id)
-            visited = tx.all(f"UPDATE segments SET visits = visits + 1, last_active = ? WHERE +scope_id = ?"
-                             f" AND rid IN (?) RETURNING {HEAT_COLUMNS}", clock, scope_id, list(segment_rids))
+            visited = []
+            for n, rids in sorted(by_count.items()):
+                visited += tx.all(f"UPDATE segments SET visits = visits + ?, last_active = ? WHERE +scope_id = ?"
+                                  f" AND rid IN (?) RETURNING {HEAT_COLUMNS}", n, clock, scope_id, sorted(rids))
             if heat.any_hot([segment_heat(r) for r in visited], clock):
                 self._enqueue(tx, scope_id, "persona")
