@@ -93,13 +93,14 @@ class VectorIndex:
 
     def add(self, rids: np.ndarray, vectors: np.ndarray) -> None:
         self.adopt_build()
-        for rid in rids:
-            self.remove(int(rid))
+        ids: list[int] = np.asarray(rids, dtype=np.int64).tolist()
+        if self.label_of:  # replaced vectors retire their old entries (nothing to retire in a new index)
+            for rid in ids:
+                self.remove(rid)
         start = len(self.rid_of)
         self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-        for offset, rid in enumerate(rids):
-            self.label_of[int(rid)] = start + offset
-            self.rid_of.append(int(rid))
+        self.label_of.update(zip(ids, range(start, start + len(ids))))
+        self.rid_of.extend(ids)
         if not self.hnsw and self.live > HNSW_THRESHOLD:
             self._rebuild(hnsw=True)
 

@@ -25,8 +25,7 @@ from .providers.base import ChatModel, Completion, Embedder
 from .providers.local_embeddings import LocalMiniLMEmbedder
 from .providers.metered import MeteredChatModel
 from .providers.openai_compat import OpenAIChatModel, OpenAIEmbedder
-from .retrieval import Retriever
-from .retrieval.vectors import QueryVectors
+from .retrieval import QueryVectors, Retriever, search_results
 from .policy import Policy
 from .storage.base import ConflictError, FactWrite
 from .storage import open_store
@@ -269,9 +268,13 @@ class Memoryos:
             raise InvalidInputError("max_context_tokens must be positive")
         result = self.retriever.retrieve(self._scope_id, query, qvec, top_k=top_k or self.config.retrieval_queue_capacity,
                                          max_context_tokens=budget, record_visits=record_visits)
-        if record_visits and self.retriever.visits_due:  # the worker writes the visits waiting
-            self._kick()
+        self._upkeep_if_due()
         return result
+
+    def _upkeep_if_due(self) -> None:
+        """Let the worker write what reads left (heat visits, a lexicon snapshot) once enough waits."""
+        if self.retriever.upkeep_due:
+            self._kick()
 
     def search(self, query: str, limit: int = 10) -> dict[str, list[dict[str, Any]]]:
         """mem0-style results: pages of every tier and facts, ranked together by score. Heats nothing."""
@@ -280,19 +283,9 @@ class Memoryos:
         while self._embed_backlog():
             pass
         qvec = self.query_vectors.get(query)
-        pages, user_facts, assistant_facts = self.retriever.search(self._scope_id, query, qvec, limit)
-        items: list[dict[str, Any]] = [
-            {"id": sp.page.id, "memory": sp.page.text, "score": sp.score, "type": "page", "tier": sp.page.tier,
-             "segment_id": sp.segment_id, "timestamp": sp.page.timestamp, "metadata": sp.page.meta,
-             "created_at": sp.page.created_at}
-            for sp in pages
-        ]
-        for kind, facts in (("user_knowledge", user_facts), ("assistant_knowledge", assistant_facts)):
-            items += [{"id": sf.fact.id, "memory": sf.fact.text, "score": sf.score, "type": kind,
-                       "timestamp": sf.fact.refers_to, "metadata": {"source": sf.fact.source},
-                       "created_at": sf.fact.created_at} for sf in facts]
-        items.sort(key=lambda x: -x["score"])
-        return {"results": items[:limit]}
+        results = search_results(*self.retriever.search(self._scope_id, query, qvec, limit), limit=limit)
+        self._upkeep_if_due()
+        return results
 
     # -- items (documents under namespaces, e.g. a LangGraph store's) -------------------------
 

@@ -116,12 +116,21 @@ class LexicalIndex:
 
     # -- snapshots --------------------------------------------------------------------------
 
+    def _due(self) -> list[tuple[int, _Followed]]:
+        return [(scope_id, f) for scope_id, f in self._scopes.items()
+                if f.unsaved >= max(self.SNAPSHOT_AFTER, f.lex.size // 10) and f.epoch is not None]
+
+    @property
+    def snapshot_due(self) -> bool:
+        """True when a lexicon read enough pages since its last snapshot that storing one pays."""
+        with self._lock:
+            return bool(self._due())
+
     def save_due(self) -> None:
         """Store a snapshot of each lexicon that read enough pages since its last one (the worker calls
         this: serialising and writing stay off the read path)."""
         with self._lock:
-            due = [(scope_id, f) for scope_id, f in self._scopes.items()
-                   if f.unsaved >= max(self.SNAPSHOT_AFTER, f.lex.size // 10) and f.epoch is not None]
+            due = self._due()
         for scope_id, followed in due:
             self.save(scope_id, followed)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -37,6 +37,11 @@ class Retriever:
         self.assembler = ContextAssembler(tokens)
         self.visits = VisitLog(store, heat)
         self.visits_due = False  # enough visits wait that the worker should write them
+
+    @property
+    def upkeep_due(self) -> bool:
+        """True when the worker has something to do for readers (see ``upkeep``)."""
+        return self.visits_due or self.lexical.snapshot_due
 
     def upkeep(self) -> None:
         """What the read path leaves to the worker: the segment visits waiting to be written, and a
@@ -83,3 +88,20 @@ class Retriever:
         pages = [sp for sp, _ in self.ranker.rank(scope_id, query, qvec, limit, exclude=set())]
         facts = self.vectors.facts
         return pages, facts(scope_id, "facts_user", qvec), facts(scope_id, "facts_assistant", qvec)
+
+
+def search_results(pages: Sequence[ScoredPage], user_facts: Sequence[ScoredFact], assistant_facts: Sequence[ScoredFact],
+                   *, limit: int) -> dict[str, list[dict[str, Any]]]:
+    """``Memoryos.search``'s mem0-style answer: pages and facts ranked together by score."""
+    items: list[dict[str, Any]] = [
+        {"id": sp.page.id, "memory": sp.page.text, "score": sp.score, "type": "page", "tier": sp.page.tier,
+         "segment_id": sp.segment_id, "timestamp": sp.page.timestamp, "metadata": sp.page.meta,
+         "created_at": sp.page.created_at}
+        for sp in pages
+    ]
+    for kind, facts in (("user_knowledge", user_facts), ("assistant_knowledge", assistant_facts)):
+        items += [{"id": sf.fact.id, "memory": sf.fact.text, "score": sf.score, "type": kind,
+                   "timestamp": sf.fact.refers_to, "metadata": {"source": sf.fact.source},
+                   "created_at": sf.fact.created_at} for sf in facts]
+    items.sort(key=lambda x: -x["score"])
+    return {"results": items[:limit]}

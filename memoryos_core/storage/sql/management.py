@@ -24,7 +24,7 @@ class ManagementSQL(SQLCore):
     # -- vectors ----------------------------------------------------------------------------
 
     def vectors_since(self, scope_id: int, table: VectorTable, since_seq: int) -> tuple[np.ndarray, np.ndarray, int]:
-        """Rows whose vector was written after ``since_seq``: (rids, vectors, max seq).
+        """Rows whose vector was written after ``since_seq``: (rids, read-only vectors, max seq).
 
         Complete by construction: a vector number is taken under the scope's lock held to commit, so
         no transaction can still commit a number at or below one that is already visible."""
@@ -33,9 +33,9 @@ class ManagementSQL(SQLCore):
                                                scope_id, since_seq))
         if not rows:
             return np.zeros(0, dtype=np.int64), np.zeros((0, 0), dtype=np.float32), since_seq
-        rids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        vectors = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1).copy()
-        return rids, vectors, max(r[2] for r in rows)
+        rid_list, blobs, seqs = zip(*rows)  # one pass in C: a new process reads every vector here
+        vectors = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(rows), -1)  # read-only
+        return np.array(rid_list, dtype=np.int64), vectors, max(seqs)
 
     def live_vector_ids(self, scope_id: int, table: VectorTable) -> set[int]:
         """Row ids an index of ``table`` should hold now (after removals)."""
