@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +40,8 @@ TABLES: tuple[VectorTable, ...] = ("pages", "segments", "facts_user", "facts_ass
 HNSW_THRESHOLD = 20_000
 HNSW_M = 32
 HNSW_EF_SEARCH = 96
+#: Niceness of a background graph build (it yields the CPU to queries).
+BUILD_NICENESS = 10
 #: Generation numbers: every FAISS index an entry serves from gets a new one (see ``VectorIndex.generation``).
 _GENERATIONS = itertools.count(1)
 
@@ -94,15 +98,17 @@ class VectorIndex:
     def add(self, rids: np.ndarray, vectors: np.ndarray) -> None:
         self.adopt_build()
         ids: list[int] = np.asarray(rids, dtype=np.int64).tolist()
-        if self.label_of:  # replaced vectors retire their old entries (nothing to retire in a new index)
+        first = not self.rid_of  # a new index (a process's first sync): nothing to retire
+        if not first:  # replaced vectors retire their old entries
             for rid in ids:
                 self.remove(rid)
         start = len(self.rid_of)
-        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.index.add(vectors)
         self.label_of.update(zip(ids, range(start, start + len(ids))))
         self.rid_of.extend(ids)
         if not self.hnsw and self.live > HNSW_THRESHOLD:
-            self._rebuild(hnsw=True)
+            self._rebuild(hnsw=True, live_vectors=vectors if first and self.live == len(ids) else None)
 
     def remove(self, rid: int) -> None:
         label = self.label_of.pop(rid, None)
@@ -115,13 +121,18 @@ class VectorIndex:
         for rid in [r for r in self.label_of if r not in rids]:
             self.remove(rid)
 
-    def _rebuild(self, hnsw: bool) -> None:
-        """A fresh index of the live vectors (compacting retired entries, or switching to a graph)."""
+    def _rebuild(self, hnsw: bool, live_vectors: np.ndarray | None = None) -> None:
+        """A fresh index of the live vectors (compacting retired entries, or switching to a graph).
+        ``live_vectors``: those vectors in label order, when the caller holds them (a new index just
+        filled; copying 100k vectors back out of FAISS costs half a second)."""
         if self._build is not None:  # one build at a time; its adoption replays what changed meanwhile
             return
         labels = sorted(self.label_of.values())
-        vectors = (self.index.reconstruct_batch(np.asarray(labels, dtype=np.int64)) if labels
-                   else np.zeros((0, self.dim), dtype=np.float32))
+        if live_vectors is not None:
+            vectors = live_vectors
+        else:
+            vectors = (self.index.reconstruct_batch(np.asarray(labels, dtype=np.int64)) if labels
+                       else np.zeros((0, self.dim), dtype=np.float32))
         snapshot = {self.rid_of[label]: label for label in labels}
         build = _GraphBuild(self._empty(hnsw), hnsw, np.ascontiguousarray(vectors, dtype=np.float32), snapshot)
         if hnsw and self.background_builds and len(labels) > 0:
@@ -229,7 +240,18 @@ class _GraphBuild:
             self.done.set()
 
     def start(self) -> None:
-        threading.Thread(target=self.run, name="memoryos-index-build", daemon=True).start()
+        threading.Thread(target=self._run_yielding, name="memoryos-index-build", daemon=True).start()
+
+    def _run_yielding(self) -> None:
+        """``run`` at a lower CPU priority, so queries answered meanwhile (the first one of a new
+        process above all) are not slowed by the build. Linux sets niceness per thread (the build's
+        OpenMP workers, started from this thread, inherit it); elsewhere it runs as is."""
+        if sys.platform.startswith("linux"):
+            try:
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILD_NICENESS)
+            except OSError:
+                pass
+        self.run()
 
 
 class IndexCache:

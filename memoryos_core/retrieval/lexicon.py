@@ -47,12 +47,15 @@ class _Column:
 
 
 def group_by(keys: np.ndarray, groups: int) -> tuple[np.ndarray, np.ndarray]:
-    """(stable order of ``keys``, CSR offsets per key in ``range(groups)``), by radix passes."""
-    order = np.arange(len(keys), dtype=np.int64)
-    keys = keys.astype(np.int64)
-    for shift in range(0, max(1, int(groups - 1).bit_length()), 16):  # 16-bit digits sort in linear time
-        digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
-        order = order[np.argsort(digit, kind="stable")]
+    """(stable order of ``keys``, CSR offsets per key in ``range(groups)``), by radix passes: numpy
+    sorts 16-bit integers in linear time (a vocabulary under 65,536 words takes one pass)."""
+    if groups <= 1 << 16:
+        order = np.argsort(keys.astype(np.uint16), kind="stable")
+    else:
+        order = np.arange(len(keys), dtype=np.int64)
+        for shift in range(0, int(groups - 1).bit_length(), 16):
+            digit = ((keys[order] >> shift) & 0xFFFF).astype(np.uint16)
+            order = order[np.argsort(digit, kind="stable")]
     offsets = np.zeros(groups + 1, dtype=np.int64)
     np.cumsum(np.bincount(keys, minlength=groups), out=offsets[1:])
     return order, offsets
@@ -251,35 +254,35 @@ class Lexicon:
     # -- snapshot ---------------------------------------------------------------------------
 
     def live_arrays(self) -> dict[str, np.ndarray]:
-        """The live docs, renumbered in order, with their terms: what a snapshot stores."""
+        """The live docs, renumbered in order, with their terms and the order of their postings: what a
+        snapshot stores."""
         live = np.flatnonzero(self.alive.view)
         used = np.flatnonzero(self.df.view > 0)
         remap = np.full(max(self.df.n, 1), -1, dtype=np.int64)
         remap[used] = np.arange(len(used))
-        terms: list[np.ndarray] = []
-        tfs: list[np.ndarray] = []
-        for doc in live.tolist():
-            if doc < self.frozen:
-                lo, hi = self.doc_ptr[doc], self.doc_ptr[doc + 1]
-                terms.append(self.doc_terms[lo:hi])
-                tfs.append(self.doc_tf[lo:hi])
-            else:
-                terms.append(np.asarray(self.added_terms[doc - self.frozen], dtype=np.int64))
-                tfs.append(np.asarray(self.added_tf[doc - self.frozen], dtype=np.int64))
-        lengths = np.fromiter((len(t) for t in terms), dtype=np.int64, count=len(terms))
+        entry_doc = np.repeat(np.arange(self.frozen, dtype=np.int64), np.diff(self.doc_ptr))
+        kept = self.alive.data[entry_doc]  # the frozen docs' entries, in doc order, live ones only
+        terms = [np.asarray(self.doc_terms, dtype=np.int64)[kept]]
+        tfs = [np.asarray(self.doc_tf, dtype=np.int64)[kept]]
+        lengths = [np.diff(self.doc_ptr)[self.alive.data[: self.frozen]]]
+        for doc in live[live >= self.frozen].tolist():
+            terms.append(np.asarray(self.added_terms[doc - self.frozen], dtype=np.int64))
+            tfs.append(np.asarray(self.added_tf[doc - self.frozen], dtype=np.int64))
+            lengths.append(np.asarray([len(terms[-1])], dtype=np.int64))
+        doc_terms = remap[np.concatenate(terms)]
         words = "\n".join(self.words[t] for t in used.tolist()).encode()
         return {"rid": self.rid.data[live], "length": self.length.data[live].astype(np.int64),
                 "seq": self.seq.data[live], "stamp": self.stamp.data[live],
-                "doc_ptr": np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
-                "doc_terms": remap[np.concatenate(terms)] if terms else np.zeros(0, dtype=np.int64),
-                "doc_tf": np.concatenate(tfs) if tfs else np.zeros(0, dtype=np.int64),
+                "doc_ptr": np.concatenate([[0], np.cumsum(np.concatenate(lengths))]).astype(np.int64),
+                "doc_terms": doc_terms, "doc_tf": np.concatenate(tfs),
+                "post_order": group_by(doc_terms, len(used))[0],
                 "words": np.frombuffer(words, dtype=np.uint8)}
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> "Lexicon":
-        """A lexicon of the docs ``live_arrays`` gave (postings rebuilt by a linear-time sort)."""
+        """A lexicon of the docs ``live_arrays`` gave."""
         lex = cls()
-        rid, length = arrays["rid"].astype(np.int64), arrays["length"].astype(np.float64)
+        rid, length = np.asarray(arrays["rid"], dtype=np.int64), arrays["length"].astype(np.float64)
         words = bytes(arrays["words"]).decode().split("\n") if len(arrays["words"]) else []
         n, n_terms = len(rid), len(words)
         lex.rid, lex.length = _Column(np.int64, values=rid), _Column(np.float64, values=length)
@@ -289,13 +292,17 @@ class Lexicon:
         lex.doc_of = dict(zip(rid.tolist(), range(n)))
         lex.words = words
         lex.term_id = dict(zip(words, range(n_terms)))
-        lex.doc_ptr = arrays["doc_ptr"].astype(np.int64)
-        lex.doc_terms, lex.doc_tf = arrays["doc_terms"].astype(np.int64), arrays["doc_tf"].astype(np.int64)
-        lex.df = _Column(np.int64, values=np.bincount(lex.doc_terms, minlength=n_terms))
+        lex.doc_ptr = np.asarray(arrays["doc_ptr"], dtype=np.int64)
+        lex.doc_terms, lex.doc_tf = arrays["doc_terms"], arrays["doc_tf"]  # 32-bit as stored
+        counts = np.bincount(lex.doc_terms, minlength=n_terms)
+        lex.df = _Column(np.int64, values=counts)
         lex.total_length = int(length.sum())
         lex.frozen = n
-        order, lex.post_ptr = group_by(lex.doc_terms, n_terms)
-        doc_of_entry = np.repeat(np.arange(n, dtype=np.int64), np.diff(lex.doc_ptr))
+        order = arrays["post_order"]
+        lex.post_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        if len(order) != len(lex.doc_terms) or np.any(np.diff(lex.doc_terms[order]) < 0):
+            raise ValueError("lexicon snapshot: postings out of order")
+        doc_of_entry = np.repeat(np.arange(n, dtype=np.int32), np.diff(lex.doc_ptr))
         lex.post_docs, lex.post_tf = doc_of_entry[order], lex.doc_tf[order]
         lex.ordered = n == 0
         return lex

@@ -20,7 +20,7 @@ FORMAT = 1
 #: Text whose search terms change whenever tokenising, stopwords, folding or stemming change.
 _PROBE = ("The Hikers' hiking trips: I'm running 3 marathons, she studies cities' libraries; "
           "José's café, naïve résumés, and 2023-05-07 at 10:30 — doesn't it? BOXES, buses, watched")
-_ARRAYS = ("rid", "length", "seq", "stamp", "doc_ptr", "doc_terms", "doc_tf", "words")
+_ARRAYS = ("rid", "length", "seq", "stamp", "doc_ptr", "doc_terms", "doc_tf", "post_order", "words")
 
 
 @lru_cache(maxsize=1)
@@ -32,7 +32,7 @@ def fingerprint() -> str:
 def encode(lex: Lexicon, watermark: int) -> bytes:
     """The live part of ``lex`` (docs renumbered in order), covering vector numbers up to ``watermark``."""
     arrays = lex.live_arrays()
-    for name in ("length", "doc_terms", "doc_tf"):  # counts and term ids fit 32 bits (2^31 distinct words)
+    for name in ("length", "doc_terms", "doc_tf", "post_order"):  # counts, term ids and positions fit 32 bits
         arrays[name] = np.minimum(arrays[name], np.iinfo(np.int32).max).astype(np.int32)
     header = f"{FORMAT}\n{watermark}\n{fingerprint()}".encode()
     out = io.BytesIO()
