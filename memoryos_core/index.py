@@ -40,7 +40,7 @@ TABLES: tuple[VectorTable, ...] = ("pages", "segments", "facts_user", "facts_ass
 HNSW_THRESHOLD = 20_000
 HNSW_M = 32
 HNSW_EF_SEARCH = 96
-#: Niceness of a background graph build (it yields the CPU to queries).
+#: Added to the niceness of a background graph build's thread (it yields the CPU to queries).
 BUILD_NICENESS = 10
 #: Generation numbers: every FAISS index an entry serves from gets a new one (see ``VectorIndex.generation``).
 _GENERATIONS = itertools.count(1)
@@ -248,7 +248,8 @@ class _GraphBuild:
         OpenMP workers, started from this thread, inherit it); elsewhere it runs as is."""
         if sys.platform.startswith("linux"):
             try:
-                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BUILD_NICENESS)
+                tid = threading.get_native_id()
+                os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + BUILD_NICENESS))
             except OSError:
                 pass
         self.run()

@@ -3,7 +3,11 @@ meanwhile, and changes made during the build are replayed when the graph is adop
 
 from __future__ import annotations
 
+import os
+import sys
+import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -91,3 +95,27 @@ def test_background_build_finishes_and_memory_warm_up_waits(tmp_path: Path, monk
     result = memory.retrieve("garden bed number 17", top_k=3, record_visits=False)
     assert "number 17" in result.mid_term[0].page.text
     memory.close()
+
+
+def test_a_new_index_hands_its_vectors_to_the_build(small_threshold: None, held_builds: list) -> None:
+    vectors = unit(np.random.default_rng(5), 130)
+    index = VectorIndex(DIM)
+    index.add(np.arange(130), vectors)  # a new process's first sync: no copy back out of FAISS
+    assert len(held_builds) == 1 and np.array_equal(held_builds[0].vectors, vectors)
+    assert held_builds[0].snapshot == {rid: rid for rid in range(130)}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread niceness is Linux's")
+def test_background_builds_yield_the_cpu(small_threshold: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[int] = []
+    original = index_module._GraphBuild.run
+
+    def run(self: Any) -> None:
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        original(self)
+
+    monkeypatch.setattr(index_module._GraphBuild, "run", run)
+    index = VectorIndex(DIM)
+    index.add(np.arange(120), unit(np.random.default_rng(6), 120))
+    assert index.build_finished(30)
+    assert seen == [min(19, os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) + index_module.BUILD_NICENESS)]
