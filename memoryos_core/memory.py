@@ -129,7 +129,8 @@ class Memoryos:
         self.heat = self.policy.heat
         self.indexes = IndexCache(self.store, self.embedder.dim)
         self.retriever = Retriever(self.store, self.indexes, self.tokens, cfg, self.heat)
-        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._consolidator = Consolidator(self.store, self.indexes, self.embedder,
+                                         self.llm if cfg.llm_consolidation else None, cfg, self.policy)
         self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
         self._scope_id = self._open_scope()
         #: Items (JSON documents under namespaces) of every owner in this store; the item verbs

@@ -191,7 +191,7 @@ class ContextSections:
     """What the context shows, section by section; ``RetrievalResult.context`` is their rendering
     (``memoryos_core.render_context``). Adapters read these instead of parsing the text."""
 
-    #: Profile fields shown (all of them, or those that fitted the budget), in field order.
+    #: Profile fields shown: those bearing on the question (see ``Focus.profile_view``) that fitted the budget.
     profile: dict[str, Any] = field(default_factory=dict)
     user_knowledge: list[ScoredFact] = field(default_factory=list)
     assistant_knowledge: list[ScoredFact] = field(default_factory=list)
@@ -199,6 +199,9 @@ class ContextSections:
     past: list[PastExchange] = field(default_factory=list)
     #: The recent-conversation section (only while the conversation is live), oldest first.
     recent: list[Page] = field(default_factory=list)
+    #: The names the two sides speak under ("user" -> "Caroline") when their pages start with one;
+    #: knowledge lines and titles then name the person instead of saying "User".
+    speakers: dict[str, str] = field(default_factory=dict)
 
     def without_recent(self, page_ids: set[str]) -> "ContextSections":
         """These sections without the recent pages of ``page_ids`` (shown elsewhere, e.g. as chat messages)."""
@@ -207,7 +210,8 @@ class ContextSections:
     def to_dict(self) -> dict[str, Any]:
         return {"profile": dict(self.profile), "user_knowledge": [f.to_dict() for f in self.user_knowledge],
                 "assistant_knowledge": [f.to_dict() for f in self.assistant_knowledge],
-                "past": [x.to_dict() for x in self.past], "recent": [p.to_dict() for p in self.recent]}
+                "past": [x.to_dict() for x in self.past], "recent": [p.to_dict() for p in self.recent],
+                "speakers": dict(self.speakers)}
 
 
 @dataclass(frozen=True)

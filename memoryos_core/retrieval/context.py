@@ -1,8 +1,10 @@
 """Context assembly: the chosen memories as token-budgeted sections, and their text.
 
-Sections in order: user profile, knowledge about the user and the assistant, relevant past
-conversation, and recent conversation (while the conversation is live). Past pages are shown in
-conversation order under one date line per day. The best exchanges are shown whole up to
+Sections in order: relevant past conversation, knowledge about the user and the assistant, user
+profile, and recent conversation (while the conversation is live). Knowledge and profile are shown
+only where they bear on the question (``Focus.speaks_to``, ``Focus.about_only``): a line about
+someone else, or sharing nothing with the question, would only crowd out the conversation and
+mislead the reader. Past pages are shown in conversation order under one date line per day. The best exchanges are shown whole up to
 ``WHOLE_SHARE`` of the past-conversation budget; past that, an exchange is shown by the side the
 question is about (see ``Focus``). Every count is exact, on the text ``render`` makes.
 """
@@ -16,7 +18,7 @@ from typing import Callable, Iterator
 from ..text_limits import clip_page_to_tokens
 from ..tokens import TokenCounter
 from ..types import ContextSections, Page, PastExchange, Profile, ScoredFact
-from .focus import Focus, one_side
+from .focus import Focus, one_side, speaker_names
 from .ranking import RankedPage
 from .render import (
     TITLES,
@@ -27,6 +29,7 @@ from .render import (
     recent_line,
     render_context,
     short_date,
+    title,
     utterances,
 )
 
@@ -73,6 +76,7 @@ class _Fill:
     """One assembly in progress: what each section took and the exact tokens spent so far."""
 
     count: Callable[[str], int]
+    speakers: dict[str, str] = field(default_factory=dict)
     used: int = 0
     profile: dict[str, object] = field(default_factory=dict)
     facts: dict[str, list[ScoredFact]] = field(default_factory=lambda: {"user": [], "assistant": []})
@@ -98,14 +102,15 @@ class _Fill:
         """The title lines of the sections taken so far, and of the past-conversation section."""
         taken = {"profile": self.profile, "user": self.facts["user"], "assistant": self.facts["assistant"],
                  "short": self.recent}
-        titles = sum(self.count(TITLES[name]) + 2 for name, items in taken.items() if items)
+        titles = sum(self.count(title(name, self.speakers)) + 2 for name, items in taken.items() if items)
         return titles + self.count(TITLES["mid"]) + 2
 
     def sections(self) -> ContextSections:
         chosen = sorted((sp for sp, _ in self.kept), key=lambda x: (x.page.timestamp, x.page.seq))
         past = [PastExchange(sp, short_date(sp.page.timestamp), utterances(sp.page)) for sp in chosen]
         return ContextSections(profile=dict(self.profile), user_knowledge=list(self.facts["user"]),
-                               assistant_knowledge=list(self.facts["assistant"]), past=past, recent=list(self.recent))
+                               assistant_knowledge=list(self.facts["assistant"]), past=past, recent=list(self.recent),
+                               speakers=dict(self.speakers))
 
 
 class ContextAssembler:
@@ -125,8 +130,8 @@ class ContextAssembler:
         exchanges past the first ``WHOLE_SHARE`` of the past-conversation budget, and any exchange too
         long for what is left, are shown by the side the question is about.
         """
-        fill = _Fill(self._count)
-        _fill_known(fill, profile, user_facts, assistant_facts, limit, budget)
+        fill = _Fill(self._count, speaker_names([*short, *(sp.page for sp, _ in mid)]))
+        _fill_known(fill, profile, user_facts, assistant_facts, limit, budget, focus)
         _fill_recent(fill, short, limit * budget.short_term, self._tokens)
         fill.used += fill.titles_cost()
         _fill_past(fill, mid, limit, focus)
@@ -142,8 +147,18 @@ class ContextAssembler:
 
 
 def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], assistant_facts: list[ScoredFact],
-                limit: int, budget: Budget) -> None:
-    """The profile, field by field, then the knowledge about both sides, best first, each within its share."""
+                limit: int, budget: Budget, focus: Focus | None) -> None:
+    """The profile, field by field, then the knowledge about both sides, best first, each within its
+    share; with a ``focus``, only what bears on the question."""
+    if focus is not None:
+        speakers = fill.speakers
+        if focus.about_only("user", speakers):
+            profile, user_facts = Profile(fields={}, updated_at=None), []
+        if focus.about_only("assistant", speakers):
+            assistant_facts = []
+        profile = Profile(fields=focus.profile_view(profile.fields), updated_at=profile.updated_at)
+        user_facts = [f for f in user_facts if focus.speaks_to(f, speakers)]
+        assistant_facts = [f for f in assistant_facts if focus.speaks_to(f, speakers)]
     for name in sorted(profile.fields):
         cost = fill.cost(profile_lines({name: profile.fields[name]}))
         if fill.used + cost > limit * budget.profile:
@@ -154,7 +169,7 @@ def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], ass
     facts = sorted([("user", f) for f in user_facts] + [("assistant", f) for f in assistant_facts],
                    key=lambda x: x[1].score, reverse=True)
     for kind, scored in facts:
-        cost = fill.cost([fact_line(scored)])
+        cost = fill.cost([fact_line(scored, fill.speakers)])
         if fill.used + cost <= knowledge_cap:
             fill.facts[kind].append(scored)
             fill.used += cost
