@@ -74,6 +74,16 @@ class Fact:
     source: Literal["llm", "heuristic", "manual"]
     slot: str | None = None
     source_page_ids: list[str] = field(default_factory=list)
+    #: Conversation time it stopped being true (set when a newer fact replaced it or a stop ended it);
+    #: ``refers_to`` is when it became true. None while current.
+    valid_until: float | None = None
+    #: The id of the fact that replaced this one, when one did.
+    superseded_by: str | None = None
+
+    @property
+    def is_past(self) -> bool:
+        """Whether this fact was true once and no longer is."""
+        return self.valid_until is not None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from ..text_limits import clip_page_to_tokens
 from ..tokens import TokenCounter
@@ -36,6 +36,9 @@ from .render import (
 #: Share of the past-conversation budget filled with whole exchanges, best first; past it, an exchange
 #: is shown by the side the question is about (see ``Focus``), so twice as many exchanges fit.
 WHOLE_SHARE = 0.5
+#: Facts no longer true shown at most per context ("lived in Lisbon until April 2025"), when they
+#: bear on the question: enough for "where did I live before?", few enough not to crowd the present.
+MAX_PAST_FACTS = 3
 
 
 @dataclass(frozen=True)
@@ -122,16 +125,17 @@ class ContextAssembler:
 
     def assemble(self, profile: Profile, short: list[Page], mid: list[RankedPage], user_facts: list[ScoredFact],
                  assistant_facts: list[ScoredFact], limit: int, budget: Budget = Budget(),
-                 focus: Focus | None = None) -> Assembly:
+                 focus: Focus | None = None, past_facts: Sequence[ScoredFact] = ()) -> Assembly:
         """Fill the budget section by section.
 
         ``short`` is the recent-conversation section (empty when the conversation is not live);
         past pages are taken by score and shown by date, in conversation order. With a ``focus``,
         exchanges past the first ``WHOLE_SHARE`` of the past-conversation budget, and any exchange too
-        long for what is left, are shown by the side the question is about.
+        long for what is left, are shown by the side the question is about, and ``past_facts`` (facts
+        no longer true) that bear on the question follow the current knowledge, shown as past.
         """
-        fill = _Fill(self._count, speaker_names([*short, *(sp.page for sp, _ in mid)]))
-        _fill_known(fill, profile, user_facts, assistant_facts, limit, budget, focus)
+        fill = _Fill(self._count, _speakers(profile, short, mid))
+        _fill_known(fill, profile, user_facts, assistant_facts, limit, budget, focus, past_facts)
         _fill_recent(fill, short, limit * budget.short_term, self._tokens)
         fill.used += fill.titles_cost()
         _fill_past(fill, mid, limit, focus)
@@ -146,19 +150,32 @@ class ContextAssembler:
         return Assembly(sections, text, exact, fill.kept)
 
 
+def _speakers(profile: Profile, short: list[Page], mid: list[RankedPage]) -> dict[str, str]:
+    """The names the sides speak under; the user's from the profile when the pages give none."""
+    speakers = speaker_names([*short, *(sp.page for sp, _ in mid)])
+    name = profile.fields.get("name")
+    if "user" not in speakers and isinstance(name, str) and name.strip() and name != speakers.get("assistant"):
+        speakers["user"] = name.strip()
+    return speakers
+
+
 def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], assistant_facts: list[ScoredFact],
-                limit: int, budget: Budget, focus: Focus | None) -> None:
+                limit: int, budget: Budget, focus: Focus | None, past_facts: Sequence[ScoredFact] = ()) -> None:
     """The profile, field by field, then the knowledge about both sides, best first, each within its
-    share; with a ``focus``, only what bears on the question."""
+    share; with a ``focus``, only what bears on the question, then the past facts that do (at most
+    ``MAX_PAST_FACTS``), after every current one."""
+    past: list[ScoredFact] = []
     if focus is not None:
         speakers = fill.speakers
-        if focus.about_only("user", speakers):
+        hidden = {role for role in ("user", "assistant") if focus.about_only(role, speakers)}
+        if "user" in hidden:
             profile, user_facts = Profile(fields={}, updated_at=None), []
-        if focus.about_only("assistant", speakers):
+        if "assistant" in hidden:
             assistant_facts = []
         profile = Profile(fields=focus.profile_view(profile.fields), updated_at=profile.updated_at)
         user_facts = [f for f in user_facts if focus.speaks_to(f, speakers)]
         assistant_facts = [f for f in assistant_facts if focus.speaks_to(f, speakers)]
+        past = [f for f in past_facts if f.fact.kind not in hidden and focus.speaks_to(f, speakers)][:MAX_PAST_FACTS]
     for name in sorted(profile.fields):
         cost = fill.cost(profile_lines({name: profile.fields[name]}))
         if fill.used + cost > limit * budget.profile:
@@ -167,7 +184,7 @@ def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], ass
         fill.used += cost
     knowledge_cap = fill.used + limit * budget.knowledge
     facts = sorted([("user", f) for f in user_facts] + [("assistant", f) for f in assistant_facts],
-                   key=lambda x: x[1].score, reverse=True)
+                   key=lambda x: x[1].score, reverse=True) + [(f.fact.kind, f) for f in past]
     for kind, scored in facts:
         cost = fill.cost([fact_line(scored, fill.speakers)])
         if fill.used + cost <= knowledge_cap:

@@ -49,14 +49,36 @@ def title(name: str, speakers: dict[str, str]) -> str:
     return TITLES[name]
 
 
+#: Present-tense verbs of knowledge lines and their past forms, for facts no longer true.
+_PAST_FORMS = {"is": "was", "are": "were", "has": "had", "lives": "lived", "works": "worked", "loves": "loved",
+               "likes": "liked", "enjoys": "enjoyed", "owns": "owned", "plays": "played", "studies": "studied",
+               "teaches": "taught", "prefers": "preferred", "hates": "hated", "dislikes": "disliked", "eats": "ate",
+               "drives": "drove", "runs": "ran", "goes": "went", "does": "did", "wants": "wanted", "uses": "used",
+               "attends": "attended", "volunteers": "volunteered", "keeps": "kept", "speaks": "spoke",
+               "writes": "wrote", "follows": "followed", "belongs": "belonged", "rents": "rented"}
+_VERB = re.compile(r"\b(" + "|".join(_PAST_FORMS) + r")\b")
+
+
+def past_statement(statement: str) -> str:
+    """``statement`` as something no longer true: its first present-tense verb in the past tense
+    ("Alex lives in Lisbon" -> "Alex lived in Lisbon"), else prefixed with "Formerly:"."""
+    verb = _VERB.search(statement)
+    if verb is None or len(statement[:verb.start()].split()) > 3:  # past the subject: not the main verb
+        return f"Formerly: {statement}"
+    return statement[:verb.start()] + _PAST_FORMS[verb.group(1)] + statement[verb.end():]
+
+
 def fact_line(scored: ScoredFact, speakers: dict[str, str] | None = None) -> str:
     """A knowledge line: the statement (its role words replaced by the speakers' names when known),
     then when it was noted and what its relative times point to: ``- Caroline is going to a
-    conference this month (noted 3 July 2023; this month = July 2023)``."""
+    conference this month (noted 3 July 2023; this month = July 2023)``; a fact no longer true in
+    the past tense with when it ended: ``- Alex lived in Lisbon (until 10 April 2025)``."""
     text = scored.fact.text.rstrip()
     for role, name in (speakers or {}).items():
         text = _ROLE_WORD[role].sub(name, text)
     when = scored.fact.refers_to
+    if scored.fact.valid_until is not None:  # no longer true: said as past, with when it ended
+        return f"- {past_statement(text.rstrip('.'))} (until {short_date(scored.fact.valid_until)})"
     if when is None:
         return f"- {text}"
     statement = text.rstrip(".")

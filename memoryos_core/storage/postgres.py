@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from ..errors import StoreError
-from .base import Migration, apply_migrations
+from .base import FACT_VALIDITY_COLUMNS, Migration, apply_migrations
 from .dialect import POSTGRES, Row, Statement, TransactionalDatabase, Tx
 from .sql import SQLStore
 
@@ -62,6 +62,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "DROP FUNCTION IF EXISTS memoryos_add_page",
         "DROP FUNCTION IF EXISTS memoryos_set_page_embeddings",
     ]),
+    Migration(5, "facts: valid_until and superseded_by (facts with time)", lambda: FACT_VALIDITY_COLUMNS),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version
 #: pg_advisory_xact_lock key serialising concurrent migrations of one database ("MEMO").

@@ -9,7 +9,7 @@ reconciliation: near-duplicates (by embedding) are dropped, a fact for an exclus
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -25,7 +25,7 @@ from ..persona.validate import about_someone_else, copied_from_someone_else, gro
 from ..providers.metered import MeteredChatModel, MeteredEmbedder
 from ..policy import Policy
 from ..prompts import PersonaOut, persona_messages
-from ..storage.base import FactRow, FactWrite, Job, PageRow
+from ..storage.base import FactRow, FactWrite, Job, PageRow, new_id
 
 from ..storage.base import Store
 from ..structured import call_structured
@@ -244,20 +244,22 @@ class PersonaUpdater:
             if _same_text(cand.text, [f.fact.text for f in others]) or self._duplicate(
                     vec, [f.embedding for f in others] + accepted[kind]):
                 continue
+            fact_id = new_id("ft")
             common = dict(kind=kind, text=cand.text, slot=cand.slot, refers_to=cand.refers_to, source=cand.source,
                           source_pages=cand.source_pages, embedding=vec)
-            if cand.op == "update" and cand.target is not None:
-                writes.append(FactWrite(op="update", event="UPDATE", rid=cand.target.rid, **common))
-                accepted[kind].append(vec)
-                continue
-            if cand.slot:
-                for old in live:
-                    if old.fact.slot == cand.slot:
-                        writes.append(FactWrite(op="retire", kind=kind, event="SUPERSEDE", rid=old.rid, text=cand.text))
-                        retired.add(old.rid)
-                # Two values for one slot in one pass: the later one is current.
-                writes[:] = [w for w in writes if not (w.op == "add" and w.kind == kind and w.slot == cand.slot)]
-            writes.append(FactWrite(op="add", event="ADD", **common))
+            # A model's update and a new value of an exclusive slot both replace: the old fact stays, as
+            # past, true until this one was said, and names its successor.
+            replaced = [cand.target] if cand.op == "update" and cand.target is not None else [
+                old for old in live if cand.slot and old.fact.slot == cand.slot]
+            for old in replaced:
+                writes.append(FactWrite(op="retire", kind=kind, event="SUPERSEDE", rid=old.rid, text=cand.text,
+                                        valid_until=cand.refers_to, superseded_by=fact_id))
+                retired.add(old.rid)
+            if cand.slot:  # two values for one slot in one pass: the later one is current, the earlier past
+                writes[:] = [replace(w, valid_until=cand.refers_to, superseded_by=fact_id)
+                             if w.op == "add" and w.kind == kind and w.slot == cand.slot and w.valid_until is None
+                             else w for w in writes]
+            writes.append(FactWrite(op="add", event="ADD", fact_id=fact_id, **common))
             accepted[kind].append(vec)
         return writes
 
@@ -269,7 +271,8 @@ class PersonaUpdater:
         assert stop is not None
         for old in user_facts:
             if old.rid not in retired and persona_rules.retires(stop, old.fact.text, old.fact.slot):
-                writes.append(FactWrite(op="retire", kind="user", event="SUPERSEDE", rid=old.rid))
+                writes.append(FactWrite(op="retire", kind="user", event="SUPERSEDE", rid=old.rid,
+                                        valid_until=cand.refers_to))
                 retired.add(old.rid)
         pending[:] = [c for c in pending if not (c.kind == "user" and c.op == "add"
                                                  and persona_rules.retires(stop, c.text, c.slot))]

@@ -1021,3 +1021,30 @@ def test_backends_agree_on_the_same_conversation(tmp_path: Path, pg_dsn: str) ->
     assert ("SUPERSEDE", "User lives in Lisbon.", "User lives in Porto.") in sqlite_outcome["fact_events"]
     for key in sqlite_outcome:
         assert postgres_outcome[key] == sqlite_outcome[key], key
+
+
+def test_facts_keep_their_time_when_replaced(store: Any) -> None:
+    """A replaced fact stays, inactive, with when it stopped and what replaced it; a value already
+    replaced when it is written (two in one pass) is stored as past from the start."""
+    sid = store.scope("alice", "a")
+    store.write_facts(sid, [FactWrite(op="add", kind="user", event="ADD", text="User lives in Lisbon", slot="location",
+                                      refers_to=T0, embedding=vec(1), fact_id="ft_lisbon")])
+    lisbon = store.facts(sid, "user")[0]
+    store.write_facts(sid, [
+        FactWrite(op="retire", kind="user", event="SUPERSEDE", rid=lisbon.rid, text="User lives in Porto",
+                  valid_until=T0 + 5 * DAY, superseded_by="ft_porto"),
+        FactWrite(op="add", kind="user", event="ADD", text="User lives in Coimbra", slot="location", refers_to=T0 + DAY,
+                  embedding=vec(2), fact_id="ft_coimbra", valid_until=T0 + 5 * DAY, superseded_by="ft_porto"),
+        FactWrite(op="add", kind="user", event="ADD", text="User lives in Porto", slot="location", refers_to=T0 + 5 * DAY,
+                  embedding=vec(3), fact_id="ft_porto"),
+    ])
+    assert [(f.fact.id, f.fact.valid_until) for f in store.facts(sid, "user")] == [("ft_porto", None)]
+    past = store.past_facts(sid)
+    assert {(f.fact.id, f.fact.valid_until, f.fact.superseded_by, f.active) for f in past} == {
+        ("ft_lisbon", T0 + 5 * DAY, "ft_porto", False), ("ft_coimbra", T0 + 5 * DAY, "ft_porto", False)}
+    assert all(f.fact.is_past for f in past) and not store.get_fact(sid, "ft_porto").fact.is_past
+    rids, _, _ = store.vectors_since(sid, "facts_user", 0)
+    assert rids.tolist() == [store.get_fact(sid, "ft_porto").rid]  # past facts are not searched as current
+    assert store.past_facts(store.scope("bob", "a")) == []
+    exported = {f["id"]: f for f in store.export_rows(sid)["facts"]}
+    assert (exported["ft_lisbon"]["valid_until"], exported["ft_lisbon"]["superseded_by"]) == (T0 + 5 * DAY, "ft_porto")

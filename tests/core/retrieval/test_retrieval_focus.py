@@ -5,7 +5,7 @@ from __future__ import annotations
 from retrieval_support import T0, day, page
 
 from memoryos_core.retrieval.focus import Focus, one_side, speaker_names
-from memoryos_core.retrieval.render import fact_line
+from memoryos_core.retrieval.render import fact_line, past_statement
 from memoryos_core.types import Fact, ScoredFact
 
 
@@ -72,3 +72,14 @@ def test_the_profile_keeps_single_fields_and_the_list_items_a_question_touches()
         "location": "Porto", "occupation": "nurse", "hobbies": ["hiking"]}
     assert Focus.of("What are my hobbies?").profile_view(fields)["hobbies"] == ["hiking", "chess", "baking bread"]
     assert "likes" not in Focus.of("What should I cook tonight?").profile_view(fields)
+
+
+def test_a_fact_no_longer_true_is_said_in_the_past_with_when_it_ended() -> None:
+    assert past_statement("Alex lives in Lisbon") == "Alex lived in Lisbon"
+    assert past_statement("Alex's favourite language is Go") == "Alex's favourite language was Go"
+    assert past_statement("Alex met Tom who is a chef") == "Formerly: Alex met Tom who is a chef"  # not the main verb
+    ended = Fact(id="f", kind="user", text="User works at St. Clara Hospital.", refers_to=day(2025, 1, 5),
+                 created_at=T0, updated_at=T0, source="heuristic", valid_until=day(2025, 5, 6), superseded_by="g")
+    assert ended.is_past
+    assert fact_line(ScoredFact(fact=ended, score=0.4), {"user": "Alex"}) == (
+        "- Alex worked at St. Clara Hospital (until 6 May 2025)")
