@@ -967,8 +967,8 @@ def _snapshot(memory: Memoryos) -> dict[str, Any]:
         "groups": sorted(groups.values()),
         "segments": sorted((s.segment.summary, tuple(s.segment.keywords), s.segment.page_count, s.segment.visits,
                             s.segment.fresh_pages, s.segment.archived, round(s.segment.heat, 9)) for s in segments),
-        "facts": [(f.fact.kind, f.fact.text, f.fact.slot, f.fact.refers_to, f.fact.source, f.active) for f in memory.store.facts(
-            memory._scope_id, active_only=False)],
+        "facts": [(f.fact.kind, f.fact.text, f.fact.slot, f.fact.refers_to, f.fact.source, f.active, f.fact.valid_until,
+                   f.fact.superseded_by is not None) for f in memory.store.facts(memory._scope_id, active_only=False)],
         "profile": memory.get_user_profile().fields,
         "history": [(h.target_kind, h.event, h.old_value, h.new_value) for h in memory.history()
                     if h.target_kind != "fact"],
@@ -1003,6 +1003,8 @@ def conversation(memory: Memoryos) -> None:
     for _ in range(3):
         memory.retrieve("Porto move")
     memory.update_user_profile(nickname="Lis")
+    memory.add_memory("My passport number is X1234567.", "Noted.", timestamp=t + 3600)
+    memory.add_memory("Please forget my passport number.", "Done, it is gone.", timestamp=t + 7200)
     assert memory.flush()
 
 
@@ -1019,6 +1021,10 @@ def test_backends_agree_on_the_same_conversation(tmp_path: Path, pg_dsn: str) ->
     sqlite_outcome, postgres_outcome = outcomes
     assert sqlite_outcome["counts"]["archived"] > 0  # the script reached every tier
     assert ("SUPERSEDE", "User lives in Lisbon.", "User lives in Porto.") in sqlite_outcome["fact_events"]
+    lisbon = [f for f in sqlite_outcome["facts"] if f[1] == "User lives in Lisbon."]
+    assert lisbon and lisbon[0][6] is not None and lisbon[0][7]  # past, with when it ended and its successor
+    assert any(event == "FORGET" for _, event, _, _ in sqlite_outcome["history"])
+    assert "X1234567" not in repr(sqlite_outcome)  # forgotten on both backends alike (compared below)
     for key in sqlite_outcome:
         assert postgres_outcome[key] == sqlite_outcome[key], key
 
