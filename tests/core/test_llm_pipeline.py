@@ -247,11 +247,18 @@ def test_contradicting_facts_newer_supersedes_and_history_shows_both(tmp_path: P
     memory.flush()
     facts = memory.get_user_knowledge()
     assert [f.text for f in facts] == ["The user moved from Lisbon to Porto."]
-    entries = memory.history(facts[0].id)
-    assert [h.event for h in entries] == ["ADD", "UPDATE"]
+    # The model's update replaces: the old fact stays as past, true until the update's time, naming its successor.
+    past = [f for f in memory.get_user_knowledge(include_past=True) if f.is_past]
+    assert [(f.text, f.superseded_by) for f in past] == [("The user lives in Lisbon.", facts[0].id)]
+    assert past[0].valid_until == facts[0].refers_to
+    entries = memory.history(past[0].id)
+    assert [h.event for h in entries] == ["ADD", "SUPERSEDE"]
     assert entries[1].old_value == "The user lives in Lisbon." and "Porto" in (entries[1].new_value or "")
+    assert [h.event for h in memory.history(facts[0].id)] == ["ADD"]
     assert memory.get_user_profile().fields["location"] == "Porto"
     assert facts[0].source == "llm"
+    context = memory.retrieve("Where did the user live?", record_visits=False).context
+    assert "- The user lived in Lisbon (until 1 December 2023)" in context
 
 
 def test_response_prompt_keeps_memory_out_of_the_system_role(tmp_path: Path, scripted_openai: ScriptedOpenAI) -> None:

@@ -713,6 +713,10 @@ def test_schema_is_created_at_the_latest_version(location: str) -> None:
     assert len(_raw(location, "SELECT version FROM schema_migrations")) == len(module.MIGRATIONS)
 
 
+#: Takes the facts-with-time migration back (the columns it added), to rebuild an older store.
+UNDO_FACT_VALIDITY = ("ALTER TABLE facts DROP COLUMN valid_until", "ALTER TABLE facts DROP COLUMN superseded_by")
+
+
 def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
     s = open_store(location)
     sid = s.scope("alice", "a")
@@ -722,10 +726,10 @@ def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
     s.close()
     # Take the store back to what migration 1 alone produced.
     if location.startswith("postgresql://"):  # (migration 2's functions are gone since migration 4)
-        _raw(location, "DROP TABLE items", "DELETE FROM schema_migrations WHERE version > 1")
+        _raw(location, "DROP TABLE items", *UNDO_FACT_VALIDITY, "DELETE FROM schema_migrations WHERE version > 1")
     else:
         _raw(location, "DROP INDEX pages_scope_seq", "DROP INDEX segments_fresh", "UPDATE segments SET fresh_pages = 0",
-             "DROP TABLE items", "DELETE FROM schema_migrations WHERE version > 1")
+             "DROP TABLE items", *UNDO_FACT_VALIDITY, "DELETE FROM schema_migrations WHERE version > 1")
     again = open_store(location)
     try:
         assert [v for (v,) in _raw(location, "SELECT version FROM schema_migrations ORDER BY version")] == [
@@ -736,6 +740,7 @@ def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
         assert page.seq == 5 and again.scope_state(sid).vec_counter >= 6
         again.write_items([ItemWrite(sid, "m", "k", {"v": 1})], now=T0)  # migration 3 created the items table
         assert again.get_item(sid, "m", "k", T0).value == {"v": 1}
+        assert again.past_facts(sid) == []  # the facts-with-time columns are back
     finally:
         again.close()
 
