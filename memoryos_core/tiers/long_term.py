@@ -21,7 +21,8 @@ from ..index import IndexCache
 from ..persona import plan as persona_rules
 from ..persona.forget import is_forget_request
 from ..persona.observe import Observation, TurnReader
-from ..persona.validate import about_someone_else, copied_from_someone_else, grounded, junk_value
+from ..persona.validate import about_someone_else, copied_from_someone_else, fact_slot, grounded, junk_value
+from ..persona.validate import list_items, third_person
 from ..providers.metered import MeteredChatModel, MeteredEmbedder
 from ..policy import Policy
 from ..prompts import PersonaOut, persona_messages
@@ -88,13 +89,11 @@ class PersonaUpdater:
             self.store.finish_job(job, owner)  # only a few quiet pages for a model call: wait for more
             return
         existing = {kind: self.store.facts(scope_id, kind) for kind in ("user", "assistant")}
-        if self.llm is not None:
-            plan = self._plan_llm(scope_id, pages, existing)
-        else:
-            # The turns just before the batch tell who "she" is in its first pages.
-            before = self.store.pages_by_rids(scope_id, [pages[0].rid - k for k in (3, 2, 1) if pages[0].rid - k > 0])
-            plan = self._plan_heuristic(pages, [p for p in before if p.page.seq < pages[0].page.seq])
-            plan.profile = self._profile_from_ops(scope_id, plan, existing["user"])
+        # The turns just before the batch tell who "she" is in its first pages.
+        before = self.store.pages_by_rids(scope_id, [pages[0].rid - k for k in (3, 2, 1) if pages[0].rid - k > 0])
+        rules = self._plan_heuristic(pages, [p for p in before if p.page.seq < pages[0].page.seq])
+        rules.profile = self._profile_from_ops(scope_id, rules, existing["user"])
+        plan = rules if self.llm is None else _prefer_rules(self._plan_llm(scope_id, pages, existing), rules)
         writes = self.reconcile(plan.candidates, existing)
         self.store.apply_persona(scope_id, job, owner, page_rids=[p.rid for p in pages], fact_writes=writes,
                                  profile_changes=plan.profile, policy=self.policy)
@@ -173,9 +172,10 @@ class PersonaUpdater:
                 change.value = [v for v in values if v not in bad]
             if change.value is None:
                 plan.profile[key] = None
-            elif key in LIST_FIELDS:
-                for item in change.value if isinstance(change.value, list) else [change.value]:
-                    _merge_field(plan.profile, key, str(item))
+            elif key in LIST_FIELDS:  # "trail running, beagle" written as one value is two items
+                for value in change.value if isinstance(change.value, list) else [change.value]:
+                    for item in list_items(str(value)):
+                        _merge_field(plan.profile, key, item)
             else:
                 plan.profile[key] = change.value if isinstance(change.value, str) else ", ".join(change.value)
         for op in out.facts:
@@ -184,6 +184,13 @@ class PersonaUpdater:
             # Only an update or a delete names a fact to change; an "add" that carries an id (small models
             # do this) is a new candidate, checked against every active fact like any other.
             target = by_id.get(op.id or "") if op.op in ("update", "delete") else None
+            about_user = (target.fact.kind if target else op.about) == "user"
+            if op.op in ("add", "update") and about_user:
+                said = third_person(op.text)  # small models copy the user's sentence: "I moved to ..."
+                if said is None:
+                    log.info("persona answer: fact %r rejected (not about the user alone)", op.text)
+                    continue
+                op.text = said
             if op.op in ("add", "update") and (target is None or target.fact.kind == "user") and op.about != "assistant" \
                     and copied_from_someone_else(op.text, user_turns):
                 log.info("persona answer: fact %r rejected (another person's)", op.text)
@@ -195,9 +202,10 @@ class PersonaUpdater:
                 if op.op == "delete" or not op.text.strip():
                     continue  # names a fact we did not show: ignore rather than guess
                 op.op = "add"
-            plan.candidates.append(Candidate(kind=target.fact.kind if target else op.about, text=op.text.strip(),
-                                             refers_to=_parse_day(op.time) or latest, source_pages=source_ids,
-                                             source="llm", op=op.op, target=target))
+            kind = target.fact.kind if target else op.about
+            plan.candidates.append(Candidate(kind=kind, text=op.text.strip(), refers_to=_parse_day(op.time) or latest,
+                                             source_pages=source_ids, source="llm", op=op.op, target=target,
+                                             slot=fact_slot(op.text) if kind == "user" else None))
         return plan
 
     def _related(self, pages: list[PageRow], existing: dict[str, list[FactRow]], limit: int = 30) -> list[FactRow]:
@@ -281,6 +289,19 @@ class PersonaUpdater:
         if not others:
             return False
         return float(np.max(np.stack(others) @ vec)) >= self.config.fact_duplicate_threshold
+
+
+def _prefer_rules(llm: PersonaPlan, rules: PersonaPlan) -> PersonaPlan:
+    """A model's plan, corrected by the precise offline rules where both speak: a small model mixes an
+    old employer with a new job, while the rules read the pages in order. The rules' single-valued
+    profile fields and their exclusive-slot facts and stops win; the model's facts for a slot the
+    rules filled in this batch are dropped; the model keeps everything else (lists, other facts)."""
+    ruled = {c.slot for c in rules.candidates if c.slot and c.kind == "user"}
+    kept = [c for c in llm.candidates if not (c.kind == "user" and c.slot and c.slot in ruled)]
+    extra = [c for c in rules.candidates if c.kind == "user" and (c.slot or c.op == "stop")]
+    profile = dict(llm.profile)
+    profile.update({key: value for key, value in rules.profile.items() if key not in LIST_FIELDS})
+    return PersonaPlan(candidates=kept + extra, profile=profile)
 
 
 def _same_text(text: str, others: list[str]) -> bool:
