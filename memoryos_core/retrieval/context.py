@@ -2,9 +2,10 @@
 
 Sections in order: relevant past conversation, knowledge about the user and the assistant, user
 profile, and recent conversation (while the conversation is live). Knowledge and profile are shown
-only where they bear on the question (``Focus.speaks_to``, ``Focus.about_only``): a line about
-someone else, or sharing nothing with the question, would only crowd out the conversation and
-mislead the reader. Past pages are shown in conversation order under one date line per day. The best exchanges are shown whole up to
+only where they bear on the question (``Focus.about_only``, ``Focus.profile_view``, and between two
+named people ``Focus.speaks_to``): a line about someone else, or sharing nothing with a question
+about a transcript, would only crowd out the conversation and mislead the reader. Past pages are
+shown in conversation order under one date line per day. The best exchanges are shown whole up to
 ``WHOLE_SHARE`` of the past-conversation budget; past that, an exchange is shown by the side the
 question is about (see ``Focus``). Every count is exact, on the text ``render`` makes.
 """
@@ -163,7 +164,9 @@ def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], ass
                 limit: int, budget: Budget, focus: Focus | None, past_facts: Sequence[ScoredFact] = ()) -> None:
     """The profile, field by field, then the knowledge about both sides, best first, each within its
     share; with a ``focus``, only what bears on the question, then the past facts that do (at most
-    ``MAX_PAST_FACTS``), after every current one."""
+    ``MAX_PAST_FACTS``), after every current one. Between two named people (a transcript), a knowledge
+    line must match the question; with an assistant, all of the user's knowledge above the minimum
+    score may personalise the answer (a peanut allergy matters to "suggest a recipe")."""
     past: list[ScoredFact] = []
     if focus is not None:
         speakers = fill.speakers
@@ -173,8 +176,9 @@ def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], ass
         if "assistant" in hidden:
             assistant_facts = []
         profile = Profile(fields=focus.profile_view(profile.fields), updated_at=profile.updated_at)
-        user_facts = [f for f in user_facts if focus.speaks_to(f, speakers)]
-        assistant_facts = [f for f in assistant_facts if focus.speaks_to(f, speakers)]
+        if len(speakers) == 2:  # a conversation between two named people: only lines that match the question
+            user_facts = [f for f in user_facts if focus.speaks_to(f, speakers)]
+            assistant_facts = [f for f in assistant_facts if focus.speaks_to(f, speakers)]
         past = [f for f in past_facts if f.fact.kind not in hidden and focus.speaks_to(f, speakers)][:MAX_PAST_FACTS]
     for name in sorted(profile.fields):
         cost = fill.cost(profile_lines({name: profile.fields[name]}))

@@ -52,12 +52,11 @@ class Focus:
 
     def about_only(self, role: str, speakers: dict[str, str]) -> bool:
         """Whether the question is about the other role's speaker and not ``role``'s: it names the
-        other side's person and not this side's (or, unnamed, speaks of the other role alone)."""
+        other side's person and not this side's. Only between two named people: a user asking an
+        assistant "can you suggest a recipe?" says "you" but needs what is known about the user."""
         other = "assistant" if role == "user" else "user"
         mine, theirs = speakers.get(role), speakers.get(other)
-        if mine and theirs:
-            return self.mentions(theirs) and not self.mentions(mine)
-        return self.role == other
+        return bool(mine and theirs) and self.mentions(theirs) and not self.mentions(mine)
 
     def speaks_to(self, scored: ScoredFact, speakers: dict[str, str]) -> bool:
         """Whether a knowledge line bears on the question: it shares a content word with it (the

@@ -121,3 +121,17 @@ def test_knowledge_follows_the_conversation_and_only_where_it_bears_on_the_quest
     about_bob = memory.retrieve("What does Bob cook on Sundays?", max_context_tokens=1500, record_visits=False)
     assert about_bob.sections.user_knowledge == [] and "What is known about Ann" not in about_bob.context
     assert about_bob.sections.speakers == {"user": "Ann", "assistant": "Bob"}
+
+
+def test_with_an_assistant_the_users_knowledge_personalises_without_a_shared_word(tmp_path: Path) -> None:
+    """"Suggest a recipe" shares no word with "User is allergic to peanuts", yet the allergy must reach
+    the model; the word gate is for transcripts between two named people."""
+    memory = make(tmp_path, config=MemoryConfig(short_term_capacity=4, knowledge_min_score=0.0))
+    for i in range(8):
+        memory.add_memory(f"What is the weather like, take {i}?", f"Sunny again ({i}).", timestamp=T0 + 60 * i)
+    line = "User is allergic to peanuts."
+    memory.store.write_facts(memory._scope_id, [FactWrite(op="add", kind="user", event="ADD", text=line, refers_to=T0,
+                                                          source="manual", embedding=memory.embedder.embed(
+                                                              [line], purpose="document")[0])])
+    result = memory.retrieve("Can you suggest a dinner recipe?", max_context_tokens=1500, record_visits=False)
+    assert [f.fact.text for f in result.sections.user_knowledge] == [line]

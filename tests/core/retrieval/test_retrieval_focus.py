@@ -43,8 +43,8 @@ def test_knowledge_about_the_other_person_is_not_what_a_question_is_about() -> N
     assert not Focus.of("What does Bob do for a living?").about_only("assistant", named)
     assert not Focus.of("Did Ann and Bob meet?").about_only("user", named)
     assert not Focus.of("What does Ann do?").about_only("user", named)
-    assert Focus.of("what do you like?").about_only("user", {})  # unnamed: the second person is the assistant
-    assert not Focus.of("what do I like?").about_only("user", {})
+    assert not Focus.of("can you suggest a recipe?").about_only("user", {})  # with an assistant: never hidden
+    assert not Focus.of("what do I like?").about_only("user", {"user": "Ann"})
 
 
 def test_a_knowledge_line_must_share_a_word_with_the_question_or_be_very_close() -> None:
