@@ -56,7 +56,9 @@ class Focus:
         assistant "can you suggest a recipe?" says "you" but needs what is known about the user."""
         other = "assistant" if role == "user" else "user"
         mine, theirs = speakers.get(role), speakers.get(other)
-        return bool(mine and theirs) and self.mentions(theirs) and not self.mentions(mine)
+        if not (mine and theirs):
+            return False
+        return self.mentions(theirs) and not self.mentions(mine)
 
     def speaks_to(self, scored: ScoredFact, speakers: dict[str, str]) -> bool:
         """Whether a knowledge line bears on the question: it shares a content word with it (the
