@@ -75,7 +75,8 @@ def fact_line(scored: ScoredFact, speakers: dict[str, str] | None = None) -> str
     the past tense with when it ended: ``- Alex lived in Lisbon (until 10 April 2025)``."""
     text = scored.fact.text.rstrip()
     for role, name in (speakers or {}).items():
-        text = _ROLE_WORD[role].sub(name, text)
+        if scored.fact.slot != "name":  # "User's name is Alex", not "Alex's name is Alex"
+            text = _ROLE_WORD[role].sub(name, text)
     when = scored.fact.refers_to
     if scored.fact.valid_until is not None:  # no longer true: said as past, with when it ended
         return f"- {past_statement(text.rstrip('.'))} (until {short_date(scored.fact.valid_until)})"

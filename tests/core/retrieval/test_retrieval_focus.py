@@ -63,6 +63,9 @@ def test_a_knowledge_line_names_the_person_and_says_when_it_was_noted_after_the_
     assert fact_line(_fact("The user's sister lives in Berlin.", refers_to=when), {"user": "Caroline"}) == (
         "- Caroline's sister lives in Berlin (noted 3 July 2023)")
     assert fact_line(_fact("User likes tea.")) == "- User likes tea."
+    named = Fact(id="n", kind="user", text="User's name is Caroline.", refers_to=None, created_at=T0, updated_at=T0,
+                 source="heuristic", slot="name")
+    assert fact_line(ScoredFact(fact=named, score=0.5), {"user": "Caroline"}) == "- User's name is Caroline."
 
 
 def test_the_profile_keeps_single_fields_and_the_list_items_a_question_touches() -> None:
