@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from scripted_openai import Reply, ScriptedOpenAI  # noqa: E402
 
 from memoryos_bench.data import load_locomo, plan_pages, resolve_data_path  # noqa: E402
-from memoryos_core import Memoryos  # noqa: E402
+from memoryos_core import MemoryConfig, Memoryos  # noqa: E402
 from memoryos_core.tokens import TokenCounter  # noqa: E402
 
 COUNTER = TokenCounter("gpt-4o-mini")
@@ -67,6 +67,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-path", default=None)
     parser.add_argument("--conversation", default="conv-26")
     parser.add_argument("--short-term-capacity", type=int, default=7, help="7 as in the published measurement")
+    parser.add_argument("--llm-consolidation", action="store_true",
+                        help="segment summaries by the LLM too (MemoryConfig(llm_consolidation=True); off by default)")
     parser.add_argument("--paced", action="store_true",
                         help="wait for the worker after every add, as in a live chat (worst case for LLM calls)")
     args = parser.parse_args(argv)
@@ -78,7 +80,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         server.chat_handler = answer
         memory = Memoryos(user_id="conv26", openai_api_key="scripted", openai_base_url=server.base_url,
                           data_storage_path=tempfile.mkdtemp(prefix="memoryos-cost-"),
-                          short_term_capacity=args.short_term_capacity, background=True)
+                          config=MemoryConfig(short_term_capacity=args.short_term_capacity,
+                                              llm_consolidation=args.llm_consolidation), background=True)
         memory.retrieve("warm-up")  # load the ONNX model before timing
         adds: list[float] = []
         started = time.perf_counter()

@@ -175,6 +175,10 @@ def cmd_forget_user(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How long ``memoryos demo --llm`` waits for the LLM's persona passes before showing the profile.
+DEMO_LLM_SETTLE_SECONDS = 3600.0
+
+
 def load_demo() -> dict[str, Any]:
     return json.loads(resources.files("memoryos_core").joinpath("data/demo_conversation.json").read_text("utf-8"))
 
@@ -197,7 +201,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
                                   meta_data={"session": session["date"]})
                 turns += 1
         ingest = time.perf_counter() - started
-        memory.flush(timeout=120)
+        # A local model takes minutes per persona pass: wait for it, so the profile shown is the model's.
+        settle = DEMO_LLM_SETTLE_SECONDS if memory.llm is not None else 120
+        if memory.llm is not None and not args.json:
+            print("Waiting for the LLM's persona passes (minutes with a local model; Ctrl-C stops)...", flush=True)
+        memory.flush(timeout=settle)
         recalls = []
         for q in demo["questions"]:  # retrieval heats the segments it uses, as in real use
             result = memory.retrieve(q["question"])
@@ -205,7 +213,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             recalls.append({"question": q["question"], "expect": q["expect"], "found_in_context": hit,
                             "context_tokens": result.context_tokens,
                             "top_pages": [{"score": round(sp.score, 3), "text": sp.page.text} for sp in result.mid_term]})
-        memory.flush(timeout=120)
+        memory.flush(timeout=settle)
         stats = memory.stats()
         profile = memory.get_user_profile()
         knowledge = memory.get_user_knowledge()

@@ -26,6 +26,10 @@ class MemoryConfig:
     short_term_capacity: int = 10
     #: Pages evicted from short-term together; one consolidation pass (one LLM call) per batch.
     consolidation_batch_size: int = 8
+    #: Topic grouping and segment summaries written by the LLM (when one is configured). Off by default:
+    #: retrieval ranks pages, never summaries, and these calls were 86% of the write path's LLM time
+    #: with a local model; segments are then grouped by embeddings with extractive summaries.
+    llm_consolidation: bool = False
     mid_term_capacity: int = 2000
     #: Largest segment; a full segment stops attracting new pages so topics stay sharp.
     max_segment_pages: int = 40

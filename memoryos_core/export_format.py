@@ -177,7 +177,8 @@ class SegmentRecord(_Record):
 
 
 class FactRecord(_Record):
-    """A line of knowledge; ``active: false`` marks one superseded, retired or evicted."""
+    """A line of knowledge; ``active: false`` marks one superseded, retired or evicted; ``valid_until``
+    (with ``superseded_by``, the fact that replaced it) one that was true until then."""
 
     id: FactId | None = None
     kind: Literal["user", "assistant"]
@@ -189,6 +190,8 @@ class FactRecord(_Record):
     source: Literal["llm", "heuristic", "manual"] = "manual"
     source_page_ids: list[PageId] = Field(default_factory=list, max_length=10_000)
     active: bool = True
+    valid_until: OptionalEpoch = None
+    superseded_by: FactId | None = None
 
 
 class ProfileRecord(_Record):
@@ -382,6 +385,7 @@ def plan_import(doc: ExportDocument, *, user_id: str, assistant_id: str,
         created = now if f.created_at is None else f.created_at
         facts.append(ImportedFact(ids=ids(f, "ft", i), kind=f.kind, text=f.text, slot=f.slot, refers_to=f.refers_to,
                                   source=f.source, source_page_ids=list(f.source_page_ids), active=f.active,
+                                  valid_until=f.valid_until, superseded_by=f.superseded_by,
                                   created_at=created, updated_at=created if f.updated_at is None else f.updated_at,
                                   embedding=vector))
     history = [ImportedHistory(target_kind=h.target_kind, target_id=h.target_id, event=h.event,

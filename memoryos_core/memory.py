@@ -130,7 +130,8 @@ class Memoryos:
         self.heat = self.policy.heat
         self.indexes = IndexCache(self.store, self.embedder.dim)
         self.retriever = Retriever(self.store, self.indexes, self.tokens, cfg, self.heat)
-        self._consolidator = Consolidator(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
+        self._consolidator = Consolidator(self.store, self.indexes, self.embedder,
+                                         self.llm if cfg.llm_consolidation else None, cfg, self.policy)
         self._persona = PersonaUpdater(self.store, self.indexes, self.embedder, self.llm, cfg, self.policy)
         self._scope_id = self._open_scope()
         #: Items (JSON documents under namespaces) of every owner in this store; the item verbs
@@ -420,8 +421,11 @@ class Memoryos:
         """Set (or, with None, remove) profile fields by hand; recorded in history."""
         return self.store.set_profile_fields(self._scope_id, fields, self.policy)
 
-    def get_user_knowledge(self) -> list[Fact]:
-        return [f.fact for f in self.store.facts(self._scope_id, "user")]
+    def get_user_knowledge(self, *, include_past: bool = False) -> list[Fact]:
+        """What is known about the user now; with ``include_past``, also what was true once and was
+        replaced or ended (``Fact.valid_until`` set, latest ended first, after the current facts)."""
+        past = [f.fact for f in self.store.past_facts(self._scope_id) if f.fact.kind == "user"] if include_past else []
+        return [f.fact for f in self.store.facts(self._scope_id, "user")] + past
 
     def get_assistant_knowledge(self) -> list[Fact]:
         return [f.fact for f in self.store.facts(self._scope_id, "assistant")]

@@ -74,6 +74,16 @@ class Fact:
     source: Literal["llm", "heuristic", "manual"]
     slot: str | None = None
     source_page_ids: list[str] = field(default_factory=list)
+    #: Conversation time it stopped being true (set when a newer fact replaced it or a stop ended it);
+    #: ``refers_to`` is when it became true. None while current.
+    valid_until: float | None = None
+    #: The id of the fact that replaced this one, when one did.
+    superseded_by: str | None = None
+
+    @property
+    def is_past(self) -> bool:
+        """Whether this fact was true once and no longer is."""
+        return self.valid_until is not None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -191,7 +201,7 @@ class ContextSections:
     """What the context shows, section by section; ``RetrievalResult.context`` is their rendering
     (``memoryos_core.render_context``). Adapters read these instead of parsing the text."""
 
-    #: Profile fields shown (all of them, or those that fitted the budget), in field order.
+    #: Profile fields shown: those bearing on the question (see ``Focus.profile_view``) that fitted the budget.
     profile: dict[str, Any] = field(default_factory=dict)
     user_knowledge: list[ScoredFact] = field(default_factory=list)
     assistant_knowledge: list[ScoredFact] = field(default_factory=list)
@@ -199,6 +209,9 @@ class ContextSections:
     past: list[PastExchange] = field(default_factory=list)
     #: The recent-conversation section (only while the conversation is live), oldest first.
     recent: list[Page] = field(default_factory=list)
+    #: The names the two sides speak under ("user" -> "Caroline") when their pages start with one;
+    #: knowledge lines and titles then name the person instead of saying "User".
+    speakers: dict[str, str] = field(default_factory=dict)
 
     def without_recent(self, page_ids: set[str]) -> "ContextSections":
         """These sections without the recent pages of ``page_ids`` (shown elsewhere, e.g. as chat messages)."""
@@ -207,7 +220,8 @@ class ContextSections:
     def to_dict(self) -> dict[str, Any]:
         return {"profile": dict(self.profile), "user_knowledge": [f.to_dict() for f in self.user_knowledge],
                 "assistant_knowledge": [f.to_dict() for f in self.assistant_knowledge],
-                "past": [x.to_dict() for x in self.past], "recent": [p.to_dict() for p in self.recent]}
+                "past": [x.to_dict() for x in self.past], "recent": [p.to_dict() for p in self.recent],
+                "speakers": dict(self.speakers)}
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,11 @@
 """Context assembly: the chosen memories as token-budgeted sections, and their text.
 
-Sections in order: user profile, knowledge about the user and the assistant, relevant past
-conversation, and recent conversation (while the conversation is live). Past pages are shown in
-conversation order under one date line per day. The best exchanges are shown whole up to
+Sections in order: relevant past conversation, knowledge about the user and the assistant, user
+profile, and recent conversation (while the conversation is live). Knowledge and profile are shown
+only where they bear on the question (``Focus.about_only``, ``Focus.profile_view``, and between two
+named people ``Focus.speaks_to``): a line about someone else, or sharing nothing with a question
+about a transcript, would only crowd out the conversation and mislead the reader. Past pages are
+shown in conversation order under one date line per day. The best exchanges are shown whole up to
 ``WHOLE_SHARE`` of the past-conversation budget; past that, an exchange is shown by the side the
 question is about (see ``Focus``). Every count is exact, on the text ``render`` makes.
 """
@@ -11,12 +14,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from typing import Callable, Iterator
+from typing import Callable, Iterator, Sequence
 
 from ..text_limits import clip_page_to_tokens
 from ..tokens import TokenCounter
 from ..types import ContextSections, Page, PastExchange, Profile, ScoredFact
-from .focus import Focus, one_side
+from .focus import Focus, one_side, speaker_names
 from .ranking import RankedPage
 from .render import (
     TITLES,
@@ -27,12 +30,16 @@ from .render import (
     recent_line,
     render_context,
     short_date,
+    title,
     utterances,
 )
 
 #: Share of the past-conversation budget filled with whole exchanges, best first; past it, an exchange
 #: is shown by the side the question is about (see ``Focus``), so twice as many exchanges fit.
 WHOLE_SHARE = 0.5
+#: Facts no longer true shown at most per context ("lived in Lisbon until April 2025"), when they
+#: bear on the question: enough for "where did I live before?", few enough not to crowd the present.
+MAX_PAST_FACTS = 3
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,7 @@ class _Fill:
     """One assembly in progress: what each section took and the exact tokens spent so far."""
 
     count: Callable[[str], int]
+    speakers: dict[str, str] = field(default_factory=dict)
     used: int = 0
     profile: dict[str, object] = field(default_factory=dict)
     facts: dict[str, list[ScoredFact]] = field(default_factory=lambda: {"user": [], "assistant": []})
@@ -98,14 +106,15 @@ class _Fill:
         """The title lines of the sections taken so far, and of the past-conversation section."""
         taken = {"profile": self.profile, "user": self.facts["user"], "assistant": self.facts["assistant"],
                  "short": self.recent}
-        titles = sum(self.count(TITLES[name]) + 2 for name, items in taken.items() if items)
+        titles = sum(self.count(title(name, self.speakers)) + 2 for name, items in taken.items() if items)
         return titles + self.count(TITLES["mid"]) + 2
 
     def sections(self) -> ContextSections:
         chosen = sorted((sp for sp, _ in self.kept), key=lambda x: (x.page.timestamp, x.page.seq))
         past = [PastExchange(sp, short_date(sp.page.timestamp), utterances(sp.page)) for sp in chosen]
         return ContextSections(profile=dict(self.profile), user_knowledge=list(self.facts["user"]),
-                               assistant_knowledge=list(self.facts["assistant"]), past=past, recent=list(self.recent))
+                               assistant_knowledge=list(self.facts["assistant"]), past=past, recent=list(self.recent),
+                               speakers=dict(self.speakers))
 
 
 class ContextAssembler:
@@ -117,16 +126,17 @@ class ContextAssembler:
 
     def assemble(self, profile: Profile, short: list[Page], mid: list[RankedPage], user_facts: list[ScoredFact],
                  assistant_facts: list[ScoredFact], limit: int, budget: Budget = Budget(),
-                 focus: Focus | None = None) -> Assembly:
+                 focus: Focus | None = None, past_facts: Sequence[ScoredFact] = ()) -> Assembly:
         """Fill the budget section by section.
 
         ``short`` is the recent-conversation section (empty when the conversation is not live);
         past pages are taken by score and shown by date, in conversation order. With a ``focus``,
         exchanges past the first ``WHOLE_SHARE`` of the past-conversation budget, and any exchange too
-        long for what is left, are shown by the side the question is about.
+        long for what is left, are shown by the side the question is about, and ``past_facts`` (facts
+        no longer true) that bear on the question follow the current knowledge, shown as past.
         """
-        fill = _Fill(self._count)
-        _fill_known(fill, profile, user_facts, assistant_facts, limit, budget)
+        fill = _Fill(self._count, _speakers(profile, short, mid))
+        _fill_known(fill, profile, user_facts, assistant_facts, limit, budget, focus, past_facts)
         _fill_recent(fill, short, limit * budget.short_term, self._tokens)
         fill.used += fill.titles_cost()
         _fill_past(fill, mid, limit, focus)
@@ -141,9 +151,35 @@ class ContextAssembler:
         return Assembly(sections, text, exact, fill.kept)
 
 
+def _speakers(profile: Profile, short: list[Page], mid: list[RankedPage]) -> dict[str, str]:
+    """The names the sides speak under; the user's from the profile when the pages give none."""
+    speakers = speaker_names([*short, *(sp.page for sp, _ in mid)])
+    name = profile.fields.get("name")
+    if "user" not in speakers and isinstance(name, str) and name.strip() and name != speakers.get("assistant"):
+        speakers["user"] = name.strip()
+    return speakers
+
+
 def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], assistant_facts: list[ScoredFact],
-                limit: int, budget: Budget) -> None:
-    """The profile, field by field, then the knowledge about both sides, best first, each within its share."""
+                limit: int, budget: Budget, focus: Focus | None, past_facts: Sequence[ScoredFact] = ()) -> None:
+    """The profile, field by field, then the knowledge about both sides, best first, each within its
+    share; with a ``focus``, only what bears on the question, then the past facts that do (at most
+    ``MAX_PAST_FACTS``), after every current one. Between two named people (a transcript), a knowledge
+    line must match the question; with an assistant, all of the user's knowledge above the minimum
+    score may personalise the answer (a peanut allergy matters to "suggest a recipe")."""
+    past: list[ScoredFact] = []
+    if focus is not None:
+        speakers = fill.speakers
+        hidden = {role for role in ("user", "assistant") if focus.about_only(role, speakers)}
+        if "user" in hidden:
+            profile, user_facts = Profile(fields={}, updated_at=None), []
+        if "assistant" in hidden:
+            assistant_facts = []
+        profile = Profile(fields=focus.profile_view(profile.fields), updated_at=profile.updated_at)
+        if len(speakers) == 2:  # a conversation between two named people: only lines that match the question
+            user_facts = [f for f in user_facts if focus.speaks_to(f, speakers)]
+            assistant_facts = [f for f in assistant_facts if focus.speaks_to(f, speakers)]
+        past = [f for f in past_facts if f.fact.kind not in hidden and focus.speaks_to(f, speakers)][:MAX_PAST_FACTS]
     for name in sorted(profile.fields):
         cost = fill.cost(profile_lines({name: profile.fields[name]}))
         if fill.used + cost > limit * budget.profile:
@@ -152,9 +188,9 @@ def _fill_known(fill: _Fill, profile: Profile, user_facts: list[ScoredFact], ass
         fill.used += cost
     knowledge_cap = fill.used + limit * budget.knowledge
     facts = sorted([("user", f) for f in user_facts] + [("assistant", f) for f in assistant_facts],
-                   key=lambda x: x[1].score, reverse=True)
+                   key=lambda x: x[1].score, reverse=True) + [(f.fact.kind, f) for f in past]
     for kind, scored in facts:
-        cost = fill.cost([fact_line(scored)])
+        cost = fill.cost([fact_line(scored, fill.speakers)])
         if fill.used + cost <= knowledge_cap:
             fill.facts[kind].append(scored)
             fill.used += cost

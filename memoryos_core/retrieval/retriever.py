@@ -72,8 +72,9 @@ class Retriever:
         user_facts = self.vectors.facts(scope_id, "facts_user", qvec)
         assistant_facts = self.vectors.facts(scope_id, "facts_assistant", qvec)
         profile = self.store.profile(scope_id)
+        past_facts = self.vectors.past_facts(scope_id, qvec)
         shown = self.assembler.assemble(profile, short if live else [], ranked, user_facts, assistant_facts,
-                                        max_context_tokens, budget, Focus.of(query))
+                                        max_context_tokens, budget, Focus.of(query), past_facts)
         if record_visits and self.visits.note(scope_id, (rid for _, rid in shown.kept if rid is not None)):
             self.visits_due = True
         return RetrievalResult(query=query, short_term=short, mid_term=[sp for sp, _ in ranked], profile=profile,

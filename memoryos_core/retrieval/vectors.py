@@ -38,6 +38,12 @@ class VectorSearch:
         centroid = self.indexes.vector(scope_id, "segments", segment_rid)
         return None if centroid is None else float(centroid @ qvec)
 
+    def past_facts(self, scope_id: int, qvec: np.ndarray) -> list[ScoredFact]:
+        """Facts no longer true (replaced or stopped), best match first; the assembler shows those that
+        bear on the question, as past."""
+        scored = [ScoredFact(fact=r.fact, score=float(r.embedding @ qvec)) for r in self.store.past_facts(scope_id)]
+        return sorted(scored, key=lambda f: f.score, reverse=True)
+
     def facts(self, scope_id: int, table: VectorTable, qvec: np.ndarray) -> list[ScoredFact]:
         """The facts of ``table`` nearest the query, above the configured minimum score."""
         hits = self.indexes.search(scope_id, table, qvec, self.config.knowledge_top_k)

@@ -118,6 +118,12 @@ class FactWrite:
     source: str = "heuristic"
     source_pages: list[str] = field(default_factory=list)
     embedding: np.ndarray | None = None
+    #: ``add``: the new fact's id, chosen by the engine so a retire in the same batch can name it.
+    fact_id: str | None = None
+    #: ``retire`` (or an ``add`` of a value already replaced): conversation time the fact stopped being
+    #: true, and the fact that replaced it; such an add is stored as past, outside the active knowledge.
+    valid_until: float | None = None
+    superseded_by: str | None = None
 
 
 class OpenJob(TypedDict):
@@ -336,6 +342,8 @@ class Store(Protocol):
         another pass while hot pages remain."""
     def facts(self, scope_id: int, kind: str | None = None, *, active_only: bool = True) -> list[FactRow]:
         """Knowledge of the scope (of one kind), oldest first."""
+    def past_facts(self, scope_id: int, limit: int = 100) -> list[FactRow]:
+        """Facts that were true until a conversation time (replaced, or ended by a stop), latest ended first."""
     def facts_by_rids(self, scope_id: int, rids: Sequence[int]) -> list[FactRow]:
         """The given active facts of the scope."""
     def get_fact(self, scope_id: int, fact_id: str) -> FactRow:
@@ -424,6 +432,13 @@ class Migration:
     version: int
     description: str
     statements: Callable[[], Sequence[str]]
+
+
+#: Facts with time (both backends): when a fact stopped being true, and which fact replaced it.
+FACT_VALIDITY_COLUMNS = (
+    "ALTER TABLE facts ADD COLUMN valid_until DOUBLE PRECISION",
+    "ALTER TABLE facts ADD COLUMN superseded_by TEXT",
+)
 
 
 def pending_migrations(current: int, migrations: Sequence[Migration], where: str) -> list[Migration]:

@@ -68,6 +68,8 @@ class ImportedFact:
     created_at: float
     updated_at: float
     embedding: np.ndarray
+    valid_until: float | None = None
+    superseded_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -258,11 +260,13 @@ def apply_import(db: Tx, scope_id: int, batch: ImportBatch) -> ImportCounts:
     fact_rows = [
         (final, scope_id, f.kind, f.text, f.slot, f.refers_to, f.source,
          json.dumps([ids["page"].get(p, p) for p in f.source_page_ids]), vec_to_blob(f.embedding), next(vec_seq),
-         f.active, f.created_at, f.updated_at)
+         f.active, f.created_at, f.updated_at, f.valid_until,
+         None if f.superseded_by is None else ids["fact"].get(f.superseded_by, f.superseded_by))
         for f, final in new_facts
     ]
     db.many("INSERT INTO facts (id, scope_id, kind, text, slot, refers_to, source, source_pages, embedding, vec_seq,"
-            " active, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)", fact_rows)
+            " active, created_at, updated_at, valid_until, superseded_by) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            fact_rows)
 
     items = _insert_items(db, scope_id, batch.items)
     fields = _merge_profile(db, scope_id, batch.profile_fields, batch.profile_updated_at, now)

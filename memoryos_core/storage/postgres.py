@@ -36,7 +36,7 @@ from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence, TypeVar
 
 from ..errors import StoreError
-from .base import Migration, apply_migrations
+from .base import FACT_VALIDITY_COLUMNS, Migration, apply_migrations
 from .dialect import POSTGRES, Row, Statement, TransactionalDatabase, Tx
 from .sql import SQLStore
 
@@ -62,7 +62,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         "DROP FUNCTION IF EXISTS memoryos_add_page",
         "DROP FUNCTION IF EXISTS memoryos_set_page_embeddings",
     ]),
-    Migration(5, "lexicons: snapshots of the BM25 lexicon, so a new process need not rebuild it",
+    Migration(5, "facts: valid_until and superseded_by (facts with time)", lambda: FACT_VALIDITY_COLUMNS),
+    Migration(6, "lexicons: snapshots of the BM25 lexicon, so a new process need not rebuild it",
               lambda: POSTGRES.schema("schema_lexicons.sql")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

@@ -1,4 +1,4 @@
--- Lexicon snapshots (SQLite migration 4, PostgreSQL migration 5), for SQLite and PostgreSQL alike
+-- Lexicon snapshots (SQLite migration 5, PostgreSQL migration 6), for SQLite and PostgreSQL alike
 -- ({blob}: see dialect.py). One row per scope: the BM25 lexicon of its searchable pages as the
 -- engine serialised it (memoryos_core.retrieval.snapshot), covering every page whose vector number
 -- (pages.vec_seq) is at most `watermark`. A cache: a new process loads it and reads only the pages

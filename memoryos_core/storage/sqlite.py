@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Callable, Iterator, TypeVar
 
 from ..errors import StoreError
-from .base import Migration, apply_migrations
+from .base import FACT_VALIDITY_COLUMNS, Migration, apply_migrations
 from .dialect import SQLITE, TransactionalDatabase, Tx
 from .sql import SQLStore
 
@@ -37,7 +37,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     ]),
     Migration(3, "items: key-value documents under namespaces (the LangGraph store)",
               lambda: SQLITE.schema("schema_items.sql")),
-    Migration(4, "lexicons: snapshots of the BM25 lexicon, so a new process need not rebuild it",
+    Migration(4, "facts: valid_until and superseded_by (facts with time)", lambda: FACT_VALIDITY_COLUMNS),
+    Migration(5, "lexicons: snapshots of the BM25 lexicon, so a new process need not rebuild it",
               lambda: SQLITE.schema("schema_lexicons.sql")),
 )
 SCHEMA_VERSION = MIGRATIONS[-1].version

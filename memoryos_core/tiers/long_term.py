@@ -9,7 +9,7 @@ reconciliation: near-duplicates (by embedding) are dropped, a fact for an exclus
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -21,11 +21,12 @@ from ..index import IndexCache
 from ..persona import plan as persona_rules
 from ..persona.forget import is_forget_request
 from ..persona.observe import Observation, TurnReader
-from ..persona.validate import about_someone_else, copied_from_someone_else, grounded, junk_value
+from ..persona.validate import about_someone_else, copied_from_someone_else, fact_slot, grounded, junk_value
+from ..persona.validate import list_items, third_person
 from ..providers.metered import MeteredChatModel, MeteredEmbedder
 from ..policy import Policy
 from ..prompts import PersonaOut, persona_messages
-from ..storage.base import FactRow, FactWrite, Job, PageRow
+from ..storage.base import FactRow, FactWrite, Job, PageRow, new_id
 
 from ..storage.base import Store
 from ..structured import call_structured
@@ -88,13 +89,11 @@ class PersonaUpdater:
             self.store.finish_job(job, owner)  # only a few quiet pages for a model call: wait for more
             return
         existing = {kind: self.store.facts(scope_id, kind) for kind in ("user", "assistant")}
-        if self.llm is not None:
-            plan = self._plan_llm(scope_id, pages, existing)
-        else:
-            # The turns just before the batch tell who "she" is in its first pages.
-            before = self.store.pages_by_rids(scope_id, [pages[0].rid - k for k in (3, 2, 1) if pages[0].rid - k > 0])
-            plan = self._plan_heuristic(pages, [p for p in before if p.page.seq < pages[0].page.seq])
-            plan.profile = self._profile_from_ops(scope_id, plan, existing["user"])
+        # The turns just before the batch tell who "she" is in its first pages.
+        before = self.store.pages_by_rids(scope_id, [pages[0].rid - k for k in (3, 2, 1) if pages[0].rid - k > 0])
+        rules = self._plan_heuristic(pages, [p for p in before if p.page.seq < pages[0].page.seq])
+        rules.profile = self._profile_from_ops(scope_id, rules, existing["user"])
+        plan = rules if self.llm is None else _prefer_rules(self._plan_llm(scope_id, pages, existing), rules)
         writes = self.reconcile(plan.candidates, existing)
         self.store.apply_persona(scope_id, job, owner, page_rids=[p.rid for p in pages], fact_writes=writes,
                                  profile_changes=plan.profile, policy=self.policy)
@@ -173,9 +172,10 @@ class PersonaUpdater:
                 change.value = [v for v in values if v not in bad]
             if change.value is None:
                 plan.profile[key] = None
-            elif key in LIST_FIELDS:
-                for item in change.value if isinstance(change.value, list) else [change.value]:
-                    _merge_field(plan.profile, key, str(item))
+            elif key in LIST_FIELDS:  # "trail running, beagle" written as one value is two items
+                for value in change.value if isinstance(change.value, list) else [change.value]:
+                    for item in list_items(str(value)):
+                        _merge_field(plan.profile, key, item)
             else:
                 plan.profile[key] = change.value if isinstance(change.value, str) else ", ".join(change.value)
         for op in out.facts:
@@ -184,6 +184,13 @@ class PersonaUpdater:
             # Only an update or a delete names a fact to change; an "add" that carries an id (small models
             # do this) is a new candidate, checked against every active fact like any other.
             target = by_id.get(op.id or "") if op.op in ("update", "delete") else None
+            about_user = (target.fact.kind if target else op.about) == "user"
+            if op.op in ("add", "update") and about_user:
+                said = third_person(op.text)  # small models copy the user's sentence: "I moved to ..."
+                if said is None:
+                    log.info("persona answer: fact %r rejected (not about the user alone)", op.text)
+                    continue
+                op.text = said
             if op.op in ("add", "update") and (target is None or target.fact.kind == "user") and op.about != "assistant" \
                     and copied_from_someone_else(op.text, user_turns):
                 log.info("persona answer: fact %r rejected (another person's)", op.text)
@@ -195,9 +202,10 @@ class PersonaUpdater:
                 if op.op == "delete" or not op.text.strip():
                     continue  # names a fact we did not show: ignore rather than guess
                 op.op = "add"
-            plan.candidates.append(Candidate(kind=target.fact.kind if target else op.about, text=op.text.strip(),
-                                             refers_to=_parse_day(op.time) or latest, source_pages=source_ids,
-                                             source="llm", op=op.op, target=target))
+            kind = target.fact.kind if target else op.about
+            plan.candidates.append(Candidate(kind=kind, text=op.text.strip(), refers_to=_parse_day(op.time) or latest,
+                                             source_pages=source_ids, source="llm", op=op.op, target=target,
+                                             slot=fact_slot(op.text) if kind == "user" else None))
         return plan
 
     def _related(self, pages: list[PageRow], existing: dict[str, list[FactRow]], limit: int = 30) -> list[FactRow]:
@@ -244,20 +252,22 @@ class PersonaUpdater:
             if _same_text(cand.text, [f.fact.text for f in others]) or self._duplicate(
                     vec, [f.embedding for f in others] + accepted[kind]):
                 continue
+            fact_id = new_id("ft")
             common = dict(kind=kind, text=cand.text, slot=cand.slot, refers_to=cand.refers_to, source=cand.source,
                           source_pages=cand.source_pages, embedding=vec)
-            if cand.op == "update" and cand.target is not None:
-                writes.append(FactWrite(op="update", event="UPDATE", rid=cand.target.rid, **common))
-                accepted[kind].append(vec)
-                continue
-            if cand.slot:
-                for old in live:
-                    if old.fact.slot == cand.slot:
-                        writes.append(FactWrite(op="retire", kind=kind, event="SUPERSEDE", rid=old.rid, text=cand.text))
-                        retired.add(old.rid)
-                # Two values for one slot in one pass: the later one is current.
-                writes[:] = [w for w in writes if not (w.op == "add" and w.kind == kind and w.slot == cand.slot)]
-            writes.append(FactWrite(op="add", event="ADD", **common))
+            # A model's update and a new value of an exclusive slot both replace: the old fact stays, as
+            # past, true until this one was said, and names its successor.
+            replaced = [cand.target] if cand.op == "update" and cand.target is not None else [
+                old for old in live if cand.slot and old.fact.slot == cand.slot]
+            for old in replaced:
+                writes.append(FactWrite(op="retire", kind=kind, event="SUPERSEDE", rid=old.rid, text=cand.text,
+                                        valid_until=cand.refers_to, superseded_by=fact_id))
+                retired.add(old.rid)
+            if cand.slot:  # two values for one slot in one pass: the later one is current, the earlier past
+                writes[:] = [replace(w, valid_until=cand.refers_to, superseded_by=fact_id)
+                             if w.op == "add" and w.kind == kind and w.slot == cand.slot and w.valid_until is None
+                             else w for w in writes]
+            writes.append(FactWrite(op="add", event="ADD", fact_id=fact_id, **common))
             accepted[kind].append(vec)
         return writes
 
@@ -269,7 +279,8 @@ class PersonaUpdater:
         assert stop is not None
         for old in user_facts:
             if old.rid not in retired and persona_rules.retires(stop, old.fact.text, old.fact.slot):
-                writes.append(FactWrite(op="retire", kind="user", event="SUPERSEDE", rid=old.rid))
+                writes.append(FactWrite(op="retire", kind="user", event="SUPERSEDE", rid=old.rid,
+                                        valid_until=cand.refers_to))
                 retired.add(old.rid)
         pending[:] = [c for c in pending if not (c.kind == "user" and c.op == "add"
                                                  and persona_rules.retires(stop, c.text, c.slot))]
@@ -278,6 +289,19 @@ class PersonaUpdater:
         if not others:
             return False
         return float(np.max(np.stack(others) @ vec)) >= self.config.fact_duplicate_threshold
+
+
+def _prefer_rules(llm: PersonaPlan, rules: PersonaPlan) -> PersonaPlan:
+    """A model's plan, corrected by the precise offline rules where both speak: a small model mixes an
+    old employer with a new job, while the rules read the pages in order. The rules' single-valued
+    profile fields and their exclusive-slot facts and stops win; the model's facts for a slot the
+    rules filled in this batch are dropped; the model keeps everything else (lists, other facts)."""
+    ruled = {c.slot for c in rules.candidates if c.slot and c.kind == "user"}
+    kept = [c for c in llm.candidates if not (c.kind == "user" and c.slot and c.slot in ruled)]
+    extra = [c for c in rules.candidates if c.kind == "user" and (c.slot or c.op == "stop")]
+    profile = dict(llm.profile)
+    profile.update({key: value for key, value in rules.profile.items() if key not in LIST_FIELDS})
+    return PersonaPlan(candidates=kept + extra, profile=profile)
 
 
 def _same_text(text: str, others: list[str]) -> bool:

@@ -15,4 +15,4 @@ def test_core_notebook_executes(run_notebook) -> None:  # type: ignore[no-untype
     assert "What is the name of my cat? -> User: I have a cat named Pixel." in text
     assert "location: Ghent" in text
     assert "User works as a pharmacist." in text
-    assert "## User profile" in text
+    assert "## Profile of Nora" in text  # the profile's name names the person

@@ -97,6 +97,7 @@ def comparable(export: dict[str, Any]) -> dict[str, Any]:
         page["segment_id"] = rename(page["segment_id"])
     for fact in out["facts"]:
         fact["source_page_ids"] = [rename(p) for p in fact["source_page_ids"]]
+        fact["superseded_by"] = rename(fact["superseded_by"])
     for entry in out["history"]:
         entry.pop("id")
         entry["target_id"] = rename(entry["target_id"])
@@ -114,6 +115,9 @@ def test_demo_round_trip_into_another_user_is_faithful(demo_memory: Memoryos, lo
     data = as_json(demo_memory.export())
     source_facts = facts_by_text(demo_memory)
     assert source_facts["User lives in Lisbon."] is False and source_facts["User lives in Porto."] is True
+    by_text = {f["text"]: f for f in data["facts"]}
+    lisbon, porto = by_text["User lives in Lisbon."], by_text["User lives in Porto."]
+    assert lisbon["superseded_by"] == porto["id"] and lisbon["valid_until"] >= lisbon["refers_to"]
     assert len(data["pages"]) == 45 and data["segments"] and data["history"] and data["profile"]["fields"]
     with open_memory(location, "alex_copy") as copy_:
         assert copy_.import_data(data) == 45
@@ -132,6 +136,8 @@ def test_demo_round_trip_into_another_user_is_faithful(demo_memory: Memoryos, lo
         result = copy_.retrieve("Where does Alex live now?", record_visits=False)
         assert "Porto" in result.context
         assert "User lives in Lisbon." not in result.context  # superseded stays inactive
+        copied = {f.text: f for f in copy_.get_user_knowledge(include_past=True)}
+        assert copied["User lives in Lisbon."].superseded_by == copied["User lives in Porto."].id  # followed the new ids
         assert any("Biscuit" in r["memory"] for r in copy_.search("What is the name of Alex's dog?")["results"])
     # The source is untouched.
     assert as_json(demo_memory.export()) == data

@@ -69,7 +69,8 @@ def test_flush_is_false_while_a_job_is_parked_as_failed(tmp_path: Path, scripted
     scripted_openai.chat_handler = lambda body: Status(400)  # not retryable: every attempt fails at once
     memory = Memoryos(user_id="u1", openai_api_key="k", openai_base_url=scripted_openai.base_url,
                       data_storage_path=tmp_path, background=background, embedder=HashingEmbedder(256),
-                      config=MemoryConfig(short_term_capacity=2, consolidation_batch_size=2, job_max_attempts=1))
+                      config=MemoryConfig(short_term_capacity=2, consolidation_batch_size=2, job_max_attempts=1,
+                                          llm_consolidation=True))
     for i in range(4):
         memory.add_memory(f"Turn {i} about hiking", "ok", timestamp=T0 + i)
     assert memory.flush(timeout=30) is False

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from memoryos_core import HashingEmbedder, Memoryos
+from memoryos_core import HashingEmbedder, MemoryConfig, Memoryos
 from memoryos_core.usage import CallEvent
 
 try:
@@ -56,6 +56,8 @@ def smart_handler(body: dict[str, Any]) -> str:
 
 
 def make(path: Path, server: ScriptedOpenAI, **kwargs: Any) -> Memoryos:
+    """A memory on the scripted server with every LLM stage on (LLM consolidation is opt-in)."""
+    kwargs.setdefault("config", MemoryConfig(llm_consolidation=True))
     kwargs.setdefault("background", False)
     kwargs.setdefault("embedder", HashingEmbedder(1024))
     kwargs.setdefault("llm_timeout", 5.0)
@@ -98,6 +100,20 @@ def test_one_call_per_batch_and_few_calls_per_100_turns(tmp_path: Path, scripted
     usage = memory.stats()["usage"]["by_operation"]
     assert usage["llm:consolidate"]["calls"] == calls.count("consolidate")
     assert usage["llm:consolidate"]["prompt_tokens"] == 10 * calls.count("consolidate")
+
+
+def test_by_default_segments_are_grouped_without_the_llm(tmp_path: Path, scripted_openai: ScriptedOpenAI) -> None:
+    """Retrieval never reads segment summaries, so the default spends no LLM call on them."""
+    scripted_openai.chat_handler = smart_handler
+    memory = make(tmp_path, scripted_openai, config=MemoryConfig())
+    add_turns(memory, 100)
+    assert memory.flush()
+    calls = kinds(scripted_openai)
+    assert "consolidate" not in calls and calls.count("persona") >= 1
+    segments = memory.store.list_segments(memory._scope_id, memory.heat)
+    assert segments and all(s.segment.summary_source == "heuristic" and s.segment.summary for s in segments)
+    assert sum(s.segment.page_count for s in segments) == len([p for p in memory.list_memories(limit=200)
+                                                               if p.tier == "mid"])
 
 
 @pytest.mark.parametrize("wrap", [
@@ -229,13 +245,23 @@ def test_contradicting_facts_newer_supersedes_and_history_shows_both(tmp_path: P
     for i in range(18, 36):
         memory.add_memory(f"Turn {i}: I moved to Porto.", "Congrats!", timestamp=T0 + 60 * i)
     memory.flush()
-    facts = memory.get_user_knowledge()
+    # The model's update, and the offline rules' reading of "I moved to Porto" (rules win on exclusive slots).
+    facts = [f for f in memory.get_user_knowledge() if f.source == "llm"]
     assert [f.text for f in facts] == ["The user moved from Lisbon to Porto."]
-    entries = memory.history(facts[0].id)
-    assert [h.event for h in entries] == ["ADD", "UPDATE"]
+    assert [(f.text, f.slot) for f in memory.get_user_knowledge() if f.source == "heuristic"] == [
+        ("User lives in Porto.", "location")]
+    # The model's update replaces: the old fact stays as past, true until the update's time, naming its successor.
+    past = [f for f in memory.get_user_knowledge(include_past=True) if f.is_past]
+    assert [(f.text, f.superseded_by) for f in past] == [("The user lives in Lisbon.", facts[0].id)]
+    assert past[0].valid_until == facts[0].refers_to
+    entries = memory.history(past[0].id)
+    assert [h.event for h in entries] == ["ADD", "SUPERSEDE"]
     assert entries[1].old_value == "The user lives in Lisbon." and "Porto" in (entries[1].new_value or "")
+    assert [h.event for h in memory.history(facts[0].id)] == ["ADD"]
     assert memory.get_user_profile().fields["location"] == "Porto"
     assert facts[0].source == "llm"
+    context = memory.retrieve("Where did the user live?", record_visits=False).context
+    assert "- The user lived in Lisbon (until 1 December 2023)" in context
 
 
 def test_response_prompt_keeps_memory_out_of_the_system_role(tmp_path: Path, scripted_openai: ScriptedOpenAI) -> None:
@@ -270,10 +296,11 @@ async def test_async_api_uses_async_client(tmp_path: Path, scripted_openai: Scri
 
 WRITER = """
 import sys
-from memoryos_core import HashingEmbedder, Memoryos
+from memoryos_core import HashingEmbedder, MemoryConfig, Memoryos
 base_url, path, start = sys.argv[1], sys.argv[2], int(sys.argv[3])
 memory = Memoryos(user_id="shared", openai_api_key="k", openai_base_url=base_url, data_storage_path=path,
-                  embedder=HashingEmbedder(1024), background=True, llm_timeout=10, llm_max_retries=2)
+                  embedder=HashingEmbedder(1024), background=True, llm_timeout=10, llm_max_retries=2,
+                  config=MemoryConfig(llm_consolidation=True))
 for i in range(start, start + 60):
     memory.add_memory(f"Process message {i}: I went hiking near Lisbon again.", f"Reply {i}.", timestamp=1_700_000_000 + i)
 memory.close(timeout=120)
@@ -297,7 +324,8 @@ def test_concurrent_adds_from_two_processes_consolidate_each_page_once(tmp_path:
         _, err = proc.communicate(timeout=240)
         assert proc.returncode == 0, err
     memory = Memoryos(user_id="shared", openai_api_key="k", openai_base_url=scripted_openai.base_url,
-                      data_storage_path=tmp_path / "db", embedder=HashingEmbedder(1024), background=False)
+                      data_storage_path=tmp_path / "db", embedder=HashingEmbedder(1024), background=False,
+                      config=MemoryConfig(llm_consolidation=True))
     memory.flush()
     pages = memory.list_memories(limit=1000)
     assert len(pages) == 120 and len({p.user_input for p in pages}) == 120

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+from typing import Any
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 from memoryos_core import ForgetResult, HashingEmbedder, InvalidInputError, Memoryos
 from memoryos_core.persona.forget import forget_subject
 from memoryos_core.persona.observe import TurnReader
+from memoryos_core.persona.validate import fact_slot, list_items, third_person
 from memoryos_core.persona.plan import profile_changes
 from memoryos_core.policy import ExactValue, merge_profile
 
@@ -126,8 +129,56 @@ def test_model_answers_are_validated_against_the_pages(tmp_path: Path, scripted_
     assert state["persona"] >= 1
     fields = memory.get_user_profile().fields
     assert fields.get("hometown") == "Lisbon"  # grounded in the user's own words
-    assert "location" not in fields and "occupation" not in fields and "name" not in fields
+    # Berlin (the sister's city) is rejected; the location is the rules' reading of "I live in Lisbon".
+    assert fields.get("location") == "Lisbon" and "occupation" not in fields and "name" not in fields
     texts = [f.text for f in memory.get_user_knowledge()]
-    assert "The user's sister Maya is a chef in Berlin." in texts and "The user lives in Lisbon." in texts
+    assert "The user's sister Maya is a chef in Berlin." in texts
+    assert "User lives in Lisbon." in texts  # the rules' fact wins the location slot over the model's copy
     assert "The user lives in Berlin." not in texts and "The user lives in Tokyo." not in texts
+    memory.close()
+
+
+def test_a_models_fact_is_said_of_the_user_in_the_third_person() -> None:
+    assert third_person("I started at the children's hospital on Monday. The team is kind.") == (
+        "User started at the children's hospital on Monday.")
+    assert third_person("I'm allergic to peanuts.") == "User is allergic to peanuts."
+    assert third_person("My sister Maya is a chef.") == "User's sister Maya is a chef."
+    assert third_person("We moved to Porto.") is None  # who "we" are is unknown: not stored
+    assert third_person("The user lives in Porto.") == "The user lives in Porto."
+    assert list_items("trail running, beagles and Japanese food") == ["trail running", "beagles", "Japanese food"]
+    assert [fact_slot(t) for t in ("The user lives in Porto.", "User works at St. Clara Hospital.",
+                                   "User works as a nurse.", "User loves trail running.")] == [
+        "location", "employer", "occupation", None]
+
+
+def test_the_rules_correct_a_small_models_stale_values(tmp_path: Path, scripted_openai: Any) -> None:
+    """A small model mixes the old employer into the profile and copies the user's sentences; the
+    rules, which read the pages in order, win on single-valued fields and exclusive slots."""
+    def handler(body):  # type: ignore[no-untyped-def]
+        system = next((m["content"] for m in body["messages"] if m["role"] == "system"), "")
+        if "long-term memory of an assistant" not in system:
+            return "ok"
+        return json.dumps({
+            "profile": [{"field": "employer", "value": "St. Clara Hospital"}, {"field": "likes",
+                                                                              "value": "trail running, beagles"}],
+            "facts": [{"op": "add", "about": "user", "text": "User works at St. Clara Hospital."},
+                      {"op": "add", "about": "user", "text": "I started at the children's hospital on Monday. It's big."}]})
+
+    scripted_openai.chat_handler = handler
+    memory = Memoryos("u", openai_api_key="k", openai_base_url=scripted_openai.base_url, data_storage_path=tmp_path,
+                      embedder=HashingEmbedder(512), background=False, llm_timeout=5.0)
+    memory.add_memory("I work at St. Clara Hospital as a nurse.", "Busy job!", timestamp=1_735_900_000)
+    memory.add_memory("I love trail running with beagles.", "Fun!", timestamp=1_735_900_060)
+    memory.add_memory("I started at the children's hospital on Monday.", "Congratulations!", timestamp=1_738_000_000)
+    for i in range(40):
+        memory.add_memory(f"Tell me about comet number {i}.", "Comets are icy.", timestamp=1_738_000_100 + 60 * i)
+    assert memory.flush()
+    fields = memory.get_user_profile().fields
+    assert "children's hospital" in fields["employer"]
+    assert {"trail running", "beagles"} <= set(fields["likes"])
+    current = [f.text for f in memory.get_user_knowledge()]
+    assert "User started at the children's hospital on Monday." in current
+    assert not any("St. Clara" in text for text in current)
+    past = [f.text for f in memory.get_user_knowledge(include_past=True) if f.is_past]
+    assert any("St. Clara" in text for text in past)
     memory.close()

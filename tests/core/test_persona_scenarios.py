@@ -76,6 +76,7 @@ class Scenario:
     not_knows: list[str] = field(default_factory=list)             # in no active user fact
     context: list[tuple[str, list[str], list[str]]] = field(default_factory=list)  # query, must, must not
     gone: list[str] = field(default_factory=list)                  # nowhere: pages, facts, contexts, history
+    past: list[str] = field(default_factory=list)                  # in a past fact (valid_until set), only as past
     forget_event: bool = False
 
 
@@ -84,15 +85,15 @@ SCENARIOS: list[Scenario] = [
     Scenario("moved_we_finally", [["I live in Lisbon, in a small flat near the river."],
                                   ["We finally moved to Porto last month."]],
              profile={"location": "Porto"}, knows=["Porto"], not_knows=["lives in Lisbon"],
-             context=[("Where does the user live now?", ["Porto"], [])]),
+             context=[("Where does the user live now?", ["Porto"], [])], past=["Lisbon"]),
     Scenario("relocated_for_work", [["I'm based in Chicago, in a loft near the river."],
                                     ["I relocated to Denver for work in March."]],
              profile={"location": "Denver"}, not_knows=["Chicago"]),
     Scenario("these_days_i_live", [["I live in Manchester with two flatmates."],
                                    ["These days I live in Leeds, the commute is shorter."]],
-             profile={"location": "Leeds"}, not_knows=["Manchester"]),
+             profile={"location": "Leeds"}, not_knows=["Manchester"], past=["Manchester"]),
     Scenario("moved_from_to", [["I live in Madrid."], ["I moved from Madrid to Valencia in the spring."]],
-             profile={"location": "Valencia"}, knows=["Valencia"], not_knows=["lives in Madrid"]),
+             profile={"location": "Valencia"}, knows=["Valencia"], not_knows=["lives in Madrid"], past=["Madrid"]),
     Scenario("left_city_now_live", [["I'm living in Toronto at the moment."],
                                     ["We left Toronto and now we live in Vancouver."]],
              profile={"location": "Vancouver"}, not_knows=["lives in Toronto"]),
@@ -100,22 +101,24 @@ SCENARIOS: list[Scenario] = [
              profile={"location": "Hamburg"}, not_knows=["lives in Berlin"]),
     Scenario("dont_live_there_anymore", [["I live in Paris, near the canal."],
                                          ["I don't live in Paris anymore, I moved to Lyon in May."]],
-             profile={"location": "Lyon"}, not_knows=["lives in Paris"]),
+             profile={"location": "Lyon"}, not_knows=["lives in Paris"], past=["Paris"]),
     Scenario("just_moved_into", [["I live in Oslo."], ["We just moved to Bergen, the flat is still full of boxes."]],
              profile={"location": "Bergen"}, not_knows=["lives in Oslo"]),
     # -- job changes ---------------------------------------------------------------------------
     Scenario("left_hospital_for_clinic", [["I work as a nurse at St. Mary's Hospital."],
                                           ["I left the hospital and started at a clinic in town."]],
-             profile={"employer": "clinic"}, profile_not={"employer": "Mary"}, not_knows=["St. Mary's Hospital"]),
+             profile={"employer": "clinic"}, profile_not={"employer": "Mary"}, not_knows=["St. Mary's Hospital"],
+             past=["St. Mary"]),
     Scenario("new_job_at", [["I work at Google as a designer."], ["I started a new job at Spotify last week."]],
-             profile={"employer": "Spotify"}, not_knows=["works at Google"]),
+             profile={"employer": "Spotify"}, not_knows=["works at Google"], past=["Google"]),
     Scenario("now_work_for", [["I work for Deloitte in the audit team."], ["I now work for KPMG, the hours are better."]],
-             profile={"employer": "KPMG"}, not_knows=["Deloitte"]),
+             profile={"employer": "KPMG"}, not_knows=["Deloitte"], past=["Deloitte"]),
     Scenario("quit_job", [["I work at Barclays in the city."], ["I quit my job at Barclays last month."]],
              profile_not={"employer": "Barclays"}, not_knows=["works at Barclays"]),
     Scenario("career_change", [["I'm a teacher at a primary school."],
                                ["I'm a software developer now, I switched careers last year."]],
-             profile={"occupation": "developer"}, profile_not={"occupation": "teacher"}, not_knows=["teacher"]),
+             profile={"occupation": "developer"}, profile_not={"occupation": "teacher"}, not_knows=["teacher"],
+             past=["teacher"]),
     Scenario("got_job_as", [["I work as a barista."], ["I got a job as a librarian at the city library."]],
              profile={"occupation": "librarian"}, not_knows=["barista"]),
     Scenario("retired", [["I work as an engineer."], ["I retired in June after thirty years."]],
@@ -285,6 +288,18 @@ def _check(memory: Memoryos, scenario: Scenario) -> list[str]:
             context = memory.retrieve(secret).context
             if s in context.lower():
                 problems.append(f"retrieval of {secret!r} still shows it")
+    if scenario.past:
+        past = [f for f in memory.get_user_knowledge(include_past=True) if f.is_past]
+        for word in scenario.past:
+            ended = [f for f in past if word.lower() in f.text.lower()]
+            if not ended or any(f.valid_until is None or f.valid_until < (f.refers_to or 0) for f in ended):
+                problems.append(f"no past fact with {word!r} ending after it began in {[f.text for f in past]}")
+            result = memory.retrieve(f"{word}?", record_visits=False)
+            current = [f.fact.text for f in result.sections.user_knowledge if not f.fact.is_past]
+            if any(word.lower() in text.lower() for text in current):
+                problems.append(f"{word!r} shown as current knowledge: {current}")
+            if ended and not any(word.lower() in line.lower() and "(until " in line for line in result.context.splitlines()):
+                problems.append(f"{word!r} not shown as past in the context")
     if scenario.forget_event and not any(h.event == "FORGET" for h in memory.history()):
         problems.append("no FORGET event in history")
     return problems

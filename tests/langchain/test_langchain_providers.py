@@ -16,7 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatResult
 from langchain_core.runnables import RunnableLambda
 
-from memoryos_core import ChatMessage, ChatModel, Embedder, HashingEmbedder, Memoryos
+from memoryos_core import ChatMessage, ChatModel, Embedder, HashingEmbedder, MemoryConfig, Memoryos
 from memoryos_langchain import LangChainChatModel, LangChainEmbeddings
 
 T0 = 1_700_000_000.0
@@ -112,7 +112,8 @@ def test_fake_list_model_drives_consolidation_and_get_response(tmp_path: Path) -
                                             "summary": "The user keeps hiking near Lisbon.", "keywords": ["hiking", "lisbon"]}]})
     fake = RecordingFakeChatModel(responses=[consolidation, "Try the Sintra trails this weekend."])
     memory = Memoryos(user_id="alice", data_storage_path=tmp_path, background=False, embedder=HashingEmbedder(1024),
-                      llm=LangChainChatModel(fake), mid_term_heat_threshold=1000.0)
+                      llm=LangChainChatModel(fake),
+                      config=MemoryConfig(llm_consolidation=True, mid_term_heat_threshold=1000.0))
     assert memory.has_llm and memory.stats()["llm"] == "fake-list-chat-model"
     add_lisbon_turns(memory, 18)  # 8 pages overflow the short-term queue: one consolidation call
     assert len(fake.received) == 1
@@ -133,14 +134,14 @@ async def test_routing_model_drives_persona_and_async_response(tmp_path: Path) -
     fake = RoutingFakeChatModel()
     memory = Memoryos(user_id="alice", data_storage_path=tmp_path, background=False, embedder=HashingEmbedder(1024),
                       llm=LangChainChatModel(fake))
-    add_lisbon_turns(memory, 18)  # consolidation, then a hot segment: persona update
+    add_lisbon_turns(memory, 18)  # consolidation (offline), then a hot segment: persona update
     assert memory.get_user_profile().fields["location"] == "Lisbon"
     assert [f.text for f in memory.get_user_knowledge()] == ["The user lives in Lisbon."]
-    assert "The user lives in Lisbon." in memory.retrieve("Where does the user live?").context
+    assert "- The user lives in Lisbon (noted " in memory.retrieve("Where does the user live?").context
     answer = await memory.aget_response("Where should I hike next?")
     assert answer == "You could hike the Sintra trails."
     totals = memory.stats()["usage"]["totals"]
-    assert totals["llm_calls"] >= 3  # consolidation, persona, response
+    assert totals["llm_calls"] >= 2  # persona, response (consolidation is offline by default)
     assert totals["prompt_tokens"] == 100 * totals["llm_calls"] and totals["completion_tokens"] == 10 * totals["llm_calls"]
 
 

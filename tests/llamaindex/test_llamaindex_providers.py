@@ -24,7 +24,7 @@ from llama_index.core.llms import CustomLLM
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 
 from memoryos_core import ChatMessage as CoreMessage
-from memoryos_core import ChatModel, Embedder, HashingEmbedder, Memoryos
+from memoryos_core import ChatModel, Embedder, HashingEmbedder, MemoryConfig, Memoryos
 from memoryos_llamaindex import LlamaIndexEmbedding, LlamaIndexLLM, MemoryOSMemory
 from memoryos_llamaindex.providers import usage_from_response
 
@@ -146,7 +146,7 @@ def test_llamaindex_llm_drives_the_core(tmp_path: Path) -> None:
     """Consolidation, persona and get_response all run on the LlamaIndex model."""
     llm = ScriptedLLM(usage={"usage": {"prompt_tokens": 11, "completion_tokens": 5}})
     memory = Memoryos(user_id="pia", data_storage_path=tmp_path, background=False, llm=LlamaIndexLLM(llm),
-                      embedder=HashingEmbedder(512))
+                      embedder=HashingEmbedder(512), config=MemoryConfig(llm_consolidation=True))
     memory.add_memory("My cat is called Miso.", "Cute!")
     for i in range(18):
         memory.add_memory(f"Tell me about astronomy topic {i}", "Here you go.")

@@ -65,6 +65,8 @@ def test_a_version_2_store_loses_its_server_side_functions(pg_dsn: str) -> None:
         conn.execute("DELETE FROM schema_migrations WHERE version > 2")
         conn.execute("DROP TABLE items")
         conn.execute("DROP TABLE lexicons")
+        conn.execute("ALTER TABLE facts DROP COLUMN valid_until")
+        conn.execute("ALTER TABLE facts DROP COLUMN superseded_by")
         conn.execute("CREATE FUNCTION memoryos_add_page(p_scope BIGINT) RETURNS BIGINT LANGUAGE sql AS 'SELECT 1'")
         conn.execute("CREATE FUNCTION memoryos_set_page_embeddings(p_scope BIGINT) RETURNS INTEGER LANGUAGE sql"
                      " AS 'SELECT 1'")
@@ -73,7 +75,7 @@ def test_a_version_2_store_loses_its_server_side_functions(pg_dsn: str) -> None:
         with psycopg.connect(pg_dsn) as conn:
             left = conn.execute("SELECT proname FROM pg_proc WHERE proname LIKE 'memoryos%'").fetchall()
             lexicons = conn.execute("SELECT to_regclass('lexicons')").fetchone()[0]
-        assert left == [] and versions(pg_dsn) == [1, 2, 3, 4, 5] and lexicons is not None
+        assert left == [] and versions(pg_dsn) == [1, 2, 3, 4, 5, 6] and lexicons is not None
         sid = s.scope("u", "a")
         page, queued = s.add_page(sid, user_input="hello", agent_response="hi", timestamp=1.0, meta={}, tokens=2,
                                   embedding=None, consolidate_at=1)

@@ -716,6 +716,10 @@ def test_schema_is_created_at_the_latest_version(location: str) -> None:
     assert len(_raw(location, "SELECT version FROM schema_migrations")) == len(module.MIGRATIONS)
 
 
+#: Takes the facts-with-time migration back (the columns it added), to rebuild an older store.
+UNDO_FACT_VALIDITY = ("ALTER TABLE facts DROP COLUMN valid_until", "ALTER TABLE facts DROP COLUMN superseded_by")
+
+
 def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
     s = open_store(location)
     sid = s.scope("alice", "a")
@@ -725,10 +729,10 @@ def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
     s.close()
     # Take the store back to what migration 1 alone produced.
     if location.startswith("postgresql://"):  # (migration 2's functions are gone since migration 4)
-        _raw(location, "DROP TABLE items", "DELETE FROM schema_migrations WHERE version > 1")
+        _raw(location, "DROP TABLE items", *UNDO_FACT_VALIDITY, "DELETE FROM schema_migrations WHERE version > 1")
     else:
         _raw(location, "DROP INDEX pages_scope_seq", "DROP INDEX segments_fresh", "UPDATE segments SET fresh_pages = 0",
-             "DROP TABLE items", "DELETE FROM schema_migrations WHERE version > 1")
+             "DROP TABLE items", *UNDO_FACT_VALIDITY, "DELETE FROM schema_migrations WHERE version > 1")
     again = open_store(location)
     try:
         assert [v for (v,) in _raw(location, "SELECT version FROM schema_migrations ORDER BY version")] == [
@@ -739,6 +743,7 @@ def test_a_version_1_store_is_upgraded_in_place(location: str) -> None:
         assert page.seq == 5 and again.scope_state(sid).vec_counter >= 6
         again.write_items([ItemWrite(sid, "m", "k", {"v": 1})], now=T0)  # migration 3 created the items table
         assert again.get_item(sid, "m", "k", T0).value == {"v": 1}
+        assert again.past_facts(sid) == []  # the facts-with-time columns are back
     finally:
         again.close()
 
@@ -970,8 +975,8 @@ def _snapshot(memory: Memoryos) -> dict[str, Any]:
         "groups": sorted(groups.values()),
         "segments": sorted((s.segment.summary, tuple(s.segment.keywords), s.segment.page_count, s.segment.visits,
                             s.segment.fresh_pages, s.segment.archived, round(s.segment.heat, 9)) for s in segments),
-        "facts": [(f.fact.kind, f.fact.text, f.fact.slot, f.fact.refers_to, f.fact.source, f.active) for f in memory.store.facts(
-            memory._scope_id, active_only=False)],
+        "facts": [(f.fact.kind, f.fact.text, f.fact.slot, f.fact.refers_to, f.fact.source, f.active, f.fact.valid_until,
+                   f.fact.superseded_by is not None) for f in memory.store.facts(memory._scope_id, active_only=False)],
         "profile": memory.get_user_profile().fields,
         "history": [(h.target_kind, h.event, h.old_value, h.new_value) for h in memory.history()
                     if h.target_kind != "fact"],
@@ -1006,6 +1011,8 @@ def conversation(memory: Memoryos) -> None:
     for _ in range(3):
         memory.retrieve("Porto move")
     memory.update_user_profile(nickname="Lis")
+    memory.add_memory("My passport number is X1234567.", "Noted.", timestamp=t + 3600)
+    memory.add_memory("Please forget my passport number.", "Done, it is gone.", timestamp=t + 7200)
     assert memory.flush()
 
 
@@ -1022,5 +1029,36 @@ def test_backends_agree_on_the_same_conversation(tmp_path: Path, pg_dsn: str) ->
     sqlite_outcome, postgres_outcome = outcomes
     assert sqlite_outcome["counts"]["archived"] > 0  # the script reached every tier
     assert ("SUPERSEDE", "User lives in Lisbon.", "User lives in Porto.") in sqlite_outcome["fact_events"]
+    lisbon = [f for f in sqlite_outcome["facts"] if f[1] == "User lives in Lisbon."]
+    assert lisbon and lisbon[0][6] is not None and lisbon[0][7]  # past, with when it ended and its successor
+    assert any(event == "FORGET" for _, event, _, _ in sqlite_outcome["history"])
+    assert "X1234567" not in repr(sqlite_outcome)  # forgotten on both backends alike (compared below)
     for key in sqlite_outcome:
         assert postgres_outcome[key] == sqlite_outcome[key], key
+
+
+def test_facts_keep_their_time_when_replaced(store: Any) -> None:
+    """A replaced fact stays, inactive, with when it stopped and what replaced it; a value already
+    replaced when it is written (two in one pass) is stored as past from the start."""
+    sid = store.scope("alice", "a")
+    store.write_facts(sid, [FactWrite(op="add", kind="user", event="ADD", text="User lives in Lisbon", slot="location",
+                                      refers_to=T0, embedding=vec(1), fact_id="ft_lisbon")])
+    lisbon = store.facts(sid, "user")[0]
+    store.write_facts(sid, [
+        FactWrite(op="retire", kind="user", event="SUPERSEDE", rid=lisbon.rid, text="User lives in Porto",
+                  valid_until=T0 + 5 * DAY, superseded_by="ft_porto"),
+        FactWrite(op="add", kind="user", event="ADD", text="User lives in Coimbra", slot="location", refers_to=T0 + DAY,
+                  embedding=vec(2), fact_id="ft_coimbra", valid_until=T0 + 5 * DAY, superseded_by="ft_porto"),
+        FactWrite(op="add", kind="user", event="ADD", text="User lives in Porto", slot="location", refers_to=T0 + 5 * DAY,
+                  embedding=vec(3), fact_id="ft_porto"),
+    ])
+    assert [(f.fact.id, f.fact.valid_until) for f in store.facts(sid, "user")] == [("ft_porto", None)]
+    past = store.past_facts(sid)
+    assert {(f.fact.id, f.fact.valid_until, f.fact.superseded_by, f.active) for f in past} == {
+        ("ft_lisbon", T0 + 5 * DAY, "ft_porto", False), ("ft_coimbra", T0 + 5 * DAY, "ft_porto", False)}
+    assert all(f.fact.is_past for f in past) and not store.get_fact(sid, "ft_porto").fact.is_past
+    rids, _, _ = store.vectors_since(sid, "facts_user", 0)
+    assert rids.tolist() == [store.get_fact(sid, "ft_porto").rid]  # past facts are not searched as current
+    assert store.past_facts(store.scope("bob", "a")) == []
+    exported = {f["id"]: f for f in store.export_rows(sid)["facts"]}
+    assert (exported["ft_lisbon"]["valid_until"], exported["ft_lisbon"]["superseded_by"]) == (T0 + 5 * DAY, "ft_porto")

@@ -31,7 +31,8 @@ PAGE_COLUMNS = ("p.rid, p.id, p.seq, p.user_input, p.agent_response, p.ts, p.cre
 PAGE_SOURCE = "pages p LEFT JOIN segments s ON s.rid = p.segment_rid"
 SEGMENT_COLUMNS = ("rid, id, summary, keywords, summary_source, vec_sum, page_count, fresh_pages, visits, last_active,"
                    " archived")
-FACT_COLUMNS = "rid, id, kind, text, slot, refers_to, source, source_pages, embedding, active, created_at, updated_at"
+FACT_COLUMNS = ("rid, id, kind, text, slot, refers_to, source, source_pages, embedding, active, created_at, updated_at,"
+                " valid_until, superseded_by")
 HEAT_COLUMNS = "rid, id, visits, fresh_pages, last_active, archived"
 
 
@@ -58,7 +59,8 @@ def segment_row(r: Row, heat: HeatParams | None, clock: float) -> SegmentRow:
 
 def fact_row(r: Row) -> FactRow:
     fact = Fact(id=r[1], kind=r[2], text=r[3], slot=r[4], refers_to=r[5], source=r[6],
-                source_page_ids=json.loads(r[7]), created_at=r[10], updated_at=r[11])
+                source_page_ids=json.loads(r[7]), created_at=r[10], updated_at=r[11], valid_until=r[12],
+                superseded_by=r[13])
     return FactRow(rid=r[0], fact=fact, embedding=blob_to_vec(r[8]), active=bool(r[9]))
 
 

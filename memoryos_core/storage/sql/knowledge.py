@@ -88,6 +88,12 @@ class KnowledgeSQL(SQLCore):
         rows = self._db.once(lambda tx: tx.all(f"SELECT {FACT_COLUMNS} FROM facts WHERE {where} ORDER BY rid", *params))
         return [fact_row(r) for r in rows]
 
+    def past_facts(self, scope_id: int, limit: int = 100) -> list[FactRow]:
+        rows = self._db.once(lambda tx: tx.all(
+            f"SELECT {FACT_COLUMNS} FROM facts WHERE scope_id = ? AND active = FALSE AND valid_until IS NOT NULL"
+            " ORDER BY valid_until DESC, rid DESC LIMIT ?", scope_id, limit))
+        return [fact_row(r) for r in rows]
+
     def facts_by_rids(self, scope_id: int, rids: Sequence[int]) -> list[FactRow]:
         if not rids:
             return []
@@ -115,11 +121,13 @@ class KnowledgeSQL(SQLCore):
         clean = self.dialect.clean
         for w in writes:
             if w.op == "add":
-                fact_id = new_id("ft")
+                fact_id = w.fact_id or new_id("ft")
                 tx.run("INSERT INTO facts (id, scope_id, kind, text, slot, refers_to, source, source_pages, embedding,"
-                       " vec_seq, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       " vec_seq, created_at, updated_at, active, valid_until, superseded_by)"
+                       " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        fact_id, scope_id, w.kind, clean(w.text), clean(w.slot), w.refers_to, w.source,
-                       to_json(w.source_pages), vec_to_blob(w.embedding), self._next_vec_seq(tx, scope_id), now, now)
+                       to_json(w.source_pages), vec_to_blob(w.embedding), self._next_vec_seq(tx, scope_id), now, now,
+                       w.valid_until is None, w.valid_until, w.superseded_by)
                 self._history(tx, scope_id, "fact", fact_id, w.event, None, w.text)
                 continue
             row = tx.one("SELECT id, text, source_pages FROM facts WHERE rid = ? AND scope_id = ? AND active = TRUE",
@@ -138,7 +146,8 @@ class KnowledgeSQL(SQLCore):
                 tx.run("DELETE FROM facts WHERE rid = ?", w.rid)
                 self._history(tx, scope_id, "fact", row[0], w.event, row[1], None)
             else:
-                tx.run("UPDATE facts SET active = FALSE, updated_at = ? WHERE rid = ?", now, w.rid)
+                tx.run("UPDATE facts SET active = FALSE, updated_at = ?, valid_until = ?, superseded_by = ?"
+                       " WHERE rid = ?", now, w.valid_until, w.superseded_by, w.rid)
                 self._history(tx, scope_id, "fact", row[0], w.event, row[1], w.text or None)
         return removed
 

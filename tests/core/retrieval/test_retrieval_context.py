@@ -7,7 +7,8 @@ from pathlib import Path
 
 from retrieval_support import DAY, T0, chat, day, make
 
-from memoryos_core import render_context
+from memoryos_core.storage.base import FactWrite
+from memoryos_core import MemoryConfig, render_context
 from memoryos_core.retrieval.render import short_date
 from memoryos_core.tokens import TokenCounter
 
@@ -96,3 +97,41 @@ def test_recent_pages_can_be_left_out_of_the_sections(tmp_path: Path) -> None:
     fewer = result.sections.without_recent({recent[-1].id})
     assert [p.id for p in fewer.recent] == [p.id for p in recent[:-1]]
     assert recent[-1].user_input not in render_context(fewer) and recent[-1].user_input in result.context
+
+
+def test_knowledge_follows_the_conversation_and_only_where_it_bears_on_the_question(tmp_path: Path) -> None:
+    """The reader gets the conversation first; knowledge about the user is left out of a question about
+    the other person, and lines that share nothing with the question are left out; shown lines name Ann."""
+    memory = make(tmp_path, config=MemoryConfig(short_term_capacity=4, knowledge_min_score=0.0))
+    memory.add_memory("Ann: I love hiking in the mountains.", "Bob: I cook pasta every Sunday.", timestamp=T0)
+    memory.add_memory("Ann: I work as a nurse at the children's hospital.", "Bob: That is a caring job.",
+                      timestamp=T0 + DAY)
+    chat(memory, 8, T0 + 2 * DAY)
+    known_lines = ["User loves hiking in the mountains.", "User works as a nurse at a children's hospital."]
+    vectors = memory.embedder.embed(known_lines, purpose="document")
+    memory.store.write_facts(memory._scope_id, [
+        FactWrite(op="add", kind="user", event="ADD", text=text, refers_to=T0, source="manual", embedding=vec)
+        for text, vec in zip(known_lines, vectors)])
+    about_ann = memory.retrieve("Does Ann love hiking in the mountains?", max_context_tokens=1500, record_visits=False)
+    known = about_ann.sections.user_knowledge
+    assert known and all("hik" in f.fact.text.lower() for f in known)  # the nurse line shares no word
+    text = about_ann.context
+    assert text.index("## Relevant past conversation") < text.index("## What is known about Ann")
+    assert "- Ann loves hiking" in text and "User loves" not in text
+    about_bob = memory.retrieve("What does Bob cook on Sundays?", max_context_tokens=1500, record_visits=False)
+    assert about_bob.sections.user_knowledge == [] and "What is known about Ann" not in about_bob.context
+    assert about_bob.sections.speakers == {"user": "Ann", "assistant": "Bob"}
+
+
+def test_with_an_assistant_the_users_knowledge_personalises_without_a_shared_word(tmp_path: Path) -> None:
+    """"Suggest a recipe" shares no word with "User is allergic to peanuts", yet the allergy must reach
+    the model; the word gate is for transcripts between two named people."""
+    memory = make(tmp_path, config=MemoryConfig(short_term_capacity=4, knowledge_min_score=0.0))
+    for i in range(8):
+        memory.add_memory(f"What is the weather like, take {i}?", f"Sunny again ({i}).", timestamp=T0 + 60 * i)
+    line = "User is allergic to peanuts."
+    memory.store.write_facts(memory._scope_id, [FactWrite(op="add", kind="user", event="ADD", text=line, refers_to=T0,
+                                                          source="manual", embedding=memory.embedder.embed(
+                                                              [line], purpose="document")[0])])
+    result = memory.retrieve("Can you suggest a dinner recipe?", max_context_tokens=1500, record_visits=False)
+    assert [f.fact.text for f in result.sections.user_knowledge] == [line]
